@@ -1,0 +1,190 @@
+//! Merging what different sources give for one declaration: the stamped form (text layer or
+//! OCR) and the platform's spreadsheet rows, joined by declaration id. The form's values are
+//! the declaration's; disagreements with the spreadsheet are recorded for the `consistency`
+//! rule, never silently replaced.
+
+use std::collections::BTreeMap;
+
+use crate::config::{normalize_label, Pipeline};
+use crate::model::{
+    Declaration, Disagreement, Extracted, Field, Finding, Item, Method, Provenance, Seal, Severity, SourceFile, Value,
+    Verdict,
+};
+
+/// One extracted record with the file it came from.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub extracted: Extracted,
+    pub source: SourceFile,
+}
+
+/// Values equal for the purpose of comparing two sources: text compared without spaces and
+/// full-/half-width differences, numbers within rounding.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Text(x), Value::Text(y)) => normalize_label(x) == normalize_label(y),
+        (Value::Int(_) | Value::Number(_), Value::Int(_) | Value::Number(_)) => {
+            (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6
+        }
+        (Value::Date(x), Value::Date(y)) => x == y,
+        (Value::DateTime(x), Value::DateTime(y)) => x == y,
+        (Value::Date(x), Value::DateTime(y)) | (Value::DateTime(y), Value::Date(x)) => *x == y.date(),
+        _ => false,
+    }
+}
+
+fn group_key(e: &Extracted, n: usize) -> String {
+    if let Some(id) = e.fields.get("declaration_id") {
+        return format!("id:{}", id.value);
+    }
+    let unit = e.fields.get("credit_code").or_else(|| e.fields.get("unit_name"));
+    match (unit, e.fields.get("event_name")) {
+        (Some(u), Some(ev)) => format!("unit:{}|{}", u.value, ev.value),
+        _ => format!("file:{}#{n}", e.file),
+    }
+}
+
+/// Groups the pieces into declarations. Pieces are processed in file order, so the output
+/// is deterministic whatever order the parallel readers finished in.
+pub fn assemble(p: &Pipeline, mut pieces: Vec<Piece>) -> Vec<Declaration> {
+    pieces.sort_by(|a, b| a.source.file.cmp(&b.source.file));
+    let mut groups: BTreeMap<String, Vec<Piece>> = BTreeMap::new();
+    for (n, piece) in pieces.into_iter().enumerate() {
+        groups.entry(group_key(&piece.extracted, n)).or_default().push(piece);
+    }
+    groups.into_iter().map(|(key, g)| merge(p, key, g)).collect()
+}
+
+fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
+    let (forms, sheets): (Vec<&Piece>, Vec<&Piece>) =
+        pieces.iter().partition(|pc| pc.extracted.method != Method::Sheet);
+    let form = forms.first().map(|pc| &pc.extracted);
+    let sheet = sheets.first().map(|pc| &pc.extracted);
+
+    let mut findings: Vec<Finding> = Vec::new();
+    for pc in forms.iter().take(1).chain(sheets.iter().take(1)) {
+        findings.extend(pc.extracted.findings.iter().cloned());
+    }
+    if forms.len() > 1 {
+        let files: Vec<&str> = forms.iter().map(|pc| pc.source.file.as_str()).collect();
+        findings.push(Finding::new(
+            "required",
+            Severity::Review,
+            format!("同一申报有{}份申报表：{}，以第一份为准，请核对", forms.len(), files.join("、")),
+        ));
+    }
+
+    let mut fields = BTreeMap::new();
+    let mut disagreements = Vec::new();
+    if let Some(s) = sheet {
+        fields.extend(s.fields.clone());
+    }
+    if let Some(f) = form {
+        for (k, v) in &f.fields {
+            if let Some(sv) = sheet.and_then(|s| s.fields.get(k)) {
+                if p.rules.consistency.fields.contains(k) && !same_value(&v.value, &sv.value) {
+                    disagreements.push(Disagreement {
+                        field: k.clone(),
+                        item: None,
+                        form: Some(v.clone()),
+                        sheet: Some(sv.clone()),
+                    });
+                }
+            }
+            fields.insert(k.clone(), v.clone());
+        }
+        // a field the form should show but does not, while the online data has it
+        if let Some(s) = sheet {
+            for k in &p.rules.consistency.fields {
+                if !f.fields.contains_key(k) && s.fields.contains_key(k) {
+                    disagreements.push(Disagreement {
+                        field: k.clone(),
+                        item: None,
+                        form: None,
+                        sheet: s.fields.get(k).cloned(),
+                    });
+                }
+            }
+        }
+    }
+
+    let items: Vec<Item> = match (form, sheet) {
+        (Some(f), Some(s)) => {
+            compare_items(p, &f.items, &s.items, &mut disagreements);
+            f.items.clone()
+        }
+        (Some(f), None) => f.items.clone(),
+        (None, Some(s)) => s.items.clone(),
+        (None, None) => Vec::new(),
+    };
+
+    let mut sources: Vec<SourceFile> = Vec::new();
+    for pc in &pieces {
+        if !sources.iter().any(|s| s.file == pc.source.file) {
+            sources.push(pc.source.clone());
+        }
+    }
+    let legacy = form.is_some_and(|f| f.legacy);
+    let year = form.and_then(|f| f.year).or(if legacy { None } else { Some(p.meta.year) });
+    let key = match fields.get("declaration_id") {
+        Some(f) => f.value.to_string(),
+        None => key,
+    };
+    Declaration {
+        key,
+        fields,
+        items,
+        sources,
+        has_form: form.is_some(),
+        has_sheet: sheet.is_some(),
+        legacy,
+        year,
+        disagreements,
+        seal: Seal::default(),
+        findings,
+        verdict: Verdict::Pass,
+    }
+}
+
+fn count_field(file: &str, n: usize, method: Method) -> Field {
+    Field {
+        value: Value::Int(n as i64),
+        prov: Provenance {
+            file: file.to_string(),
+            page: None,
+            sheet: None,
+            row: None,
+            method,
+            confidence: 1.0,
+            raw: None,
+            corrections: Vec::new(),
+        },
+    }
+}
+
+/// Items are compared in order; a different number of items is itself a disagreement.
+fn compare_items(p: &Pipeline, form: &[Item], sheet: &[Item], out: &mut Vec<Disagreement>) {
+    if form.len() != sheet.len() {
+        let ff = form.first().and_then(|i| i.fields.values().next()).map(|f| f.prov.file.clone()).unwrap_or_default();
+        let sf = sheet.first().and_then(|i| i.fields.values().next()).map(|f| f.prov.file.clone()).unwrap_or_default();
+        out.push(Disagreement {
+            field: "items".into(),
+            item: None,
+            form: Some(count_field(&ff, form.len(), Method::Text)),
+            sheet: Some(count_field(&sf, sheet.len(), Method::Sheet)),
+        });
+    }
+    for (i, (fi, si)) in form.iter().zip(sheet).enumerate() {
+        for k in &p.rules.consistency.item_fields {
+            let (a, b) = (fi.get(k), si.get(k));
+            let differs = match (a, b) {
+                (Some(a), Some(b)) => !same_value(&a.value, &b.value),
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if differs {
+                out.push(Disagreement { field: k.clone(), item: Some(i), form: a.cloned(), sheet: b.cloned() });
+            }
+        }
+    }
+}

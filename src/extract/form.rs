@@ -1,0 +1,531 @@
+//! The declaration form: positioned lines → fields and item rows, driven by the label
+//! dictionary of the pipeline file. Handles label/value grids, `label：value` lines,
+//! two-column tables, spaced-out labels (`联 系 人`) and the item table.
+
+use std::collections::BTreeMap;
+
+use crate::config::{fold_width, Pipeline};
+use crate::model::{field_kind, is_item_field, Extracted, Field, Finding, Item, Method, Provenance, Value};
+
+use super::layout::{Chunk, Line};
+use super::normalize::normalize;
+
+/// A piece of a line after label matching.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Label { key: String, x0: f32, x1: f32 },
+    Value { text: String, x0: f32, x1: f32, conf: f32 },
+}
+
+/// Why a document is not a declaration form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotAForm {
+    pub labels_found: usize,
+}
+
+/// A raw reading of one field before normalisation.
+#[derive(Debug, Clone)]
+struct RawValue {
+    text: String,
+    page: u32,
+    conf: f32,
+}
+
+fn is_colon(c: char) -> bool {
+    matches!(c, ':' | '：' | '∶' | '﹕')
+}
+
+/// Normalised characters of a text with the byte offset of each in the original.
+fn norm_chars(text: &str) -> Vec<(usize, char)> {
+    text.char_indices()
+        .map(|(i, c)| (i, fold_width(c)))
+        .filter(|(_, c)| !c.is_whitespace())
+        .collect()
+}
+
+/// Matches labels inside a line's chunks and splits the line into label and value tokens.
+fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
+    let labels = p.label_index();
+    let max_label = labels.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let mut out = Vec::new();
+    let mut i = 0;
+    'chunks: while i < chunks.len() {
+        // a label spread over several chunks (spaced-out characters), optionally with a colon
+        let mut joined = String::new();
+        let mut best: Option<(usize, &str)> = None;
+        for j in i..chunks.len() {
+            for c in chunks[j].text.chars().map(fold_width).filter(|c| !c.is_whitespace()) {
+                joined.push(c);
+            }
+            let bare = joined.trim_end_matches(is_colon);
+            if bare.chars().count() > max_label {
+                break;
+            }
+            if let Some((_, key)) = labels.iter().find(|(l, _)| l == bare) {
+                best = Some((j, key.as_str()));
+            }
+        }
+        if let Some((j, key)) = best {
+            out.push(Token::Label { key: key.to_string(), x0: chunks[i].x0, x1: chunks[j].x1 });
+            i = j + 1;
+            continue 'chunks;
+        }
+        // `label：value` (possibly several) inside one chunk
+        split_chunk(p, &chunks[i], &mut out);
+        i += 1;
+    }
+    out
+}
+
+/// Splits one chunk at every `label：` it contains (at its start or after whitespace).
+fn split_chunk(p: &Pipeline, chunk: &Chunk, out: &mut Vec<Token>) {
+    let text = &chunk.text;
+    let chars = norm_chars(text);
+    let total = text.chars().count().max(1) as f32;
+    let x_at = |byte: usize| -> f32 {
+        let n = text[..byte].chars().count() as f32;
+        chunk.x0 + (chunk.x1 - chunk.x0) * n / total
+    };
+    // (start byte, end byte after the colon, key)
+    let mut found: Vec<(usize, usize, String)> = Vec::new();
+    let mut k = 0;
+    while k < chars.len() {
+        let at_start = k == 0
+            || text[..chars[k].0].ends_with(char::is_whitespace)
+            || is_colon(chars[k - 1].1)
+            || matches!(chars[k - 1].1, '，' | ',' | '；' | ';');
+        let mut matched = None;
+        if at_start {
+            for (label, key) in p.label_index() {
+                let n = label.chars().count();
+                if k + n < chars.len()
+                    && chars[k..k + n].iter().map(|(_, c)| *c).eq(label.chars())
+                    && is_colon(chars[k + n].1)
+                {
+                    matched = Some((n, key.clone()));
+                    break;
+                }
+            }
+        }
+        if let Some((n, key)) = matched {
+            let end = chars[k + n].0 + text[chars[k + n].0..].chars().next().unwrap().len_utf8();
+            found.push((chars[k].0, end, key));
+            k += n + 1;
+        } else {
+            k += 1;
+        }
+    }
+    let mut pos = 0;
+    for (start, end, key) in &found {
+        push_value(out, &text[pos..*start], x_at(pos), x_at(*start), chunk.conf);
+        out.push(Token::Label { key: key.clone(), x0: x_at(*start), x1: x_at(*end) });
+        pos = *end;
+    }
+    push_value(out, &text[pos..], x_at(pos), chunk.x1, chunk.conf);
+}
+
+fn push_value(out: &mut Vec<Token>, text: &str, x0: f32, x1: f32, conf: f32) {
+    let t = text.trim();
+    if !t.is_empty() {
+        out.push(Token::Value { text: t.to_string(), x0, x1, conf });
+    }
+}
+
+fn is_section_heading(text: &str) -> bool {
+    let t = text.trim_start();
+    let mut chars = t.chars();
+    let mut n = 0;
+    for c in chars.by_ref() {
+        if "一二三四五六七八九十".contains(c) {
+            n += 1;
+        } else {
+            return n > 0 && matches!(c, '、' | '.' | '．');
+        }
+    }
+    false
+}
+
+fn is_page_furniture(text: &str) -> bool {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    (t.starts_with('第') && t.ends_with('页'))
+        || t.chars().all(|c| c.is_ascii_digit() || c == '/' || c == '-')
+        || t.starts_with("共") && t.ends_with('页')
+}
+
+/// An item table: column keys with their x ranges, from the header line.
+struct Columns {
+    /// (key or "" for the 序号 column, x0, x1)
+    cols: Vec<(String, f32, f32)>,
+}
+
+impl Columns {
+    fn from_header(line: &Line, tokens: &[Token]) -> Option<Columns> {
+        let mut cols = Vec::new();
+        for t in tokens {
+            match t {
+                Token::Label { key, x0, x1 } if is_item_field(key) => cols.push((key.clone(), *x0, *x1)),
+                Token::Value { text, x0, x1, .. } if matches!(text.trim(), "序号" | "序 号" | "No." | "编号") => {
+                    cols.push((String::new(), *x0, *x1))
+                }
+                _ => {}
+            }
+        }
+        let _ = line;
+        let items = cols.iter().filter(|(k, _, _)| !k.is_empty()).count();
+        if items < 3 {
+            return None;
+        }
+        cols.sort_by(|a, b| a.1.total_cmp(&b.1));
+        Some(Columns { cols })
+    }
+
+    /// The column whose span (extended to the midpoints between header centres) holds x.
+    fn column_at(&self, x0: f32, x1: f32) -> usize {
+        let centre = (x0 + x1) / 2.0;
+        let centres: Vec<f32> = self.cols.iter().map(|(_, a, b)| (a + b) / 2.0).collect();
+        // a value left-aligned in a wide cell starts near the header's left edge: use the
+        // chunk's left edge against the boundaries between header centres, unless the chunk
+        // is centred under a header
+        let mut best = 0;
+        let mut best_d = f32::MAX;
+        for (i, (_, a, b)) in self.cols.iter().enumerate() {
+            let d = if centre >= *a && centre <= *b { 0.0 } else { (centre - centres[i]).abs() };
+            if d < best_d {
+                best_d = d;
+                best = i;
+            }
+        }
+        if best_d > 0.0 {
+            // fall back to the boundary rule on the left edge
+            for i in (0..self.cols.len()).rev() {
+                let left_bound = if i == 0 { f32::MIN } else { (centres[i - 1] + centres[i]) / 2.0 };
+                if x0 + 0.5 >= left_bound.min(self.cols[i].1) {
+                    return i;
+                }
+            }
+        }
+        best
+    }
+}
+
+/// Extracts the declaration fields and items from a document's lines.
+pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) -> Result<Extracted, NotAForm> {
+    let mut header: BTreeMap<String, RawValue> = BTreeMap::new();
+    let mut rows: Vec<BTreeMap<String, RawValue>> = Vec::new();
+    let mut title: Option<String> = None;
+    let mut labels_found = 0;
+    let mut table: Option<Columns> = None;
+    // index of a header label whose value cell was empty on its own line: maybe below
+    let mut pending_below: Vec<(String, f32, f32)> = Vec::new();
+
+    for (li, line) in lines.iter().enumerate() {
+        let text = line.text();
+        if title.is_none() && li < 12 && text.contains("申报表") {
+            title = Some(text.chars().filter(|c| !c.is_whitespace()).collect());
+            continue;
+        }
+        if is_page_furniture(&text) {
+            continue;
+        }
+        let tokens = tokenize(p, &line.chunks);
+        let has_header_label = tokens
+            .iter()
+            .any(|t| matches!(t, Token::Label { key, .. } if !is_item_field(key)));
+
+        // the item table
+        if let Some(cols) = &table {
+            if is_section_heading(&text) || has_header_label {
+                table = None;
+            } else if Columns::from_header(line, &tokens).is_some() {
+                continue; // the header repeated on a new page
+            } else {
+                let mut cells: Vec<Option<String>> = vec![None; cols.cols.len()];
+                let mut conf = 1.0f32;
+                for c in &line.chunks {
+                    let i = cols.column_at(c.x0, c.x1);
+                    let cell = cells[i].get_or_insert_with(String::new);
+                    if !cell.is_empty() {
+                        cell.push(' ');
+                    }
+                    cell.push_str(c.text.trim());
+                    conf = conf.min(c.conf);
+                }
+                let first_key_col = cols.cols.iter().position(|(k, _, _)| !k.is_empty()).unwrap_or(0);
+                let seq_col = cols.cols.iter().position(|(k, _, _)| k.is_empty());
+                let starts_row = match seq_col {
+                    Some(s) => cells[s].as_deref().is_some_and(|t| t.trim().chars().all(|c| c.is_ascii_digit())),
+                    None => cells[first_key_col].is_some(),
+                } || rows.is_empty();
+                if starts_row {
+                    rows.push(BTreeMap::new());
+                }
+                let row = rows.last_mut().unwrap();
+                for (i, cell) in cells.into_iter().enumerate() {
+                    let (key, _, _) = &cols.cols[i];
+                    let Some(cell) = cell else { continue };
+                    if key.is_empty() {
+                        continue;
+                    }
+                    row.entry(key.clone())
+                        .and_modify(|v: &mut RawValue| {
+                            // a wrapped cell continues on the next line
+                            v.text.push_str(&cell);
+                            v.conf = v.conf.min(conf);
+                        })
+                        .or_insert(RawValue { text: cell, page: line.page, conf });
+                }
+                continue;
+            }
+        }
+        if let Some(cols) = Columns::from_header(line, &tokens) {
+            labels_found += cols.cols.len();
+            table = Some(cols);
+            pending_below.clear();
+            continue;
+        }
+
+        // a value on this line that sits under a label of the previous line
+        let below_ok = li > 0
+            && lines[li - 1].page == line.page
+            && line.y - lines[li - 1].y <= 2.5 * line.size.max(lines[li - 1].size)
+            && !is_section_heading(&text);
+        if below_ok && !pending_below.is_empty() && !tokens.iter().any(|t| matches!(t, Token::Label { .. })) {
+            for (key, lx0, lx1) in std::mem::take(&mut pending_below) {
+                let under: Vec<&Chunk> = line
+                    .chunks
+                    .iter()
+                    .filter(|c| c.x0 < lx1 + 40.0 && c.x1 > lx0 - 4.0)
+                    .collect();
+                if let Some(first) = under.first() {
+                    header.entry(key).or_insert(RawValue {
+                        text: under.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" "),
+                        page: line.page,
+                        conf: first.conf,
+                    });
+                }
+            }
+            continue;
+        }
+        pending_below.clear();
+
+        // header fields: each label takes the value tokens up to the next label
+        let mut k = 0;
+        while k < tokens.len() {
+            if let Token::Label { key, x0, x1 } = &tokens[k] {
+                labels_found += 1;
+                let mut parts: Vec<&str> = Vec::new();
+                let mut conf = 1.0f32;
+                let mut j = k + 1;
+                while j < tokens.len() {
+                    match &tokens[j] {
+                        Token::Value { text, conf: c, .. } => {
+                            parts.push(text);
+                            conf = conf.min(*c);
+                        }
+                        Token::Label { .. } => break,
+                    }
+                    j += 1;
+                }
+                if parts.is_empty() {
+                    if j >= tokens.len() {
+                        pending_below.push((key.clone(), *x0, *x1));
+                    }
+                } else if !header.contains_key(key) {
+                    header.insert(key.clone(), RawValue { text: parts.join(" "), page: line.page, conf });
+                }
+                k = j;
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    if title.is_none() && labels_found < 4 {
+        return Err(NotAForm { labels_found });
+    }
+
+    let mut out = Extracted {
+        file: file.to_string(),
+        method,
+        fields: BTreeMap::new(),
+        items: Vec::new(),
+        legacy: false,
+        year: None,
+        findings: Vec::new(),
+    };
+    if let Some(t) = &title {
+        out.year = t
+            .find('年')
+            .and_then(|i| t[..i].chars().rev().take(4).collect::<String>().chars().rev().collect::<String>().parse().ok());
+        out.legacy = match out.year {
+            Some(y) => y != p.meta.year,
+            None => !p.meta.titles.iter().any(|known| t.contains(known.as_str())),
+        };
+    }
+    for (key, raw) in header {
+        if is_item_field(&key) {
+            continue;
+        }
+        if let Some(f) = make_field(p, file, method, &key, &raw, None, &mut out.findings) {
+            out.fields.insert(key, f);
+        }
+    }
+    for (i, row) in rows.into_iter().enumerate() {
+        let mut item = Item::default();
+        for (key, raw) in row {
+            if let Some(f) = make_field(p, file, method, &key, &raw, Some(i), &mut out.findings) {
+                item.fields.insert(key, f);
+            }
+        }
+        if !item.fields.is_empty() {
+            out.items.push(item);
+        }
+    }
+    Ok(out)
+}
+
+/// Normalises a raw reading into a field; an unreadable value becomes a `required` finding.
+fn make_field(
+    p: &Pipeline,
+    file: &str,
+    method: Method,
+    key: &str,
+    raw: &RawValue,
+    item: Option<usize>,
+    findings: &mut Vec<Finding>,
+) -> Option<Field> {
+    let kind = field_kind(key)?;
+    let prov = Provenance {
+        file: file.to_string(),
+        page: Some(raw.page),
+        sheet: None,
+        row: None,
+        method,
+        confidence: raw.conf,
+        raw: None,
+        corrections: Vec::new(),
+    };
+    match normalize(kind, &raw.text) {
+        Ok(Some(value)) => {
+            let raw_differs = match &value {
+                Value::Text(t) => t != raw.text.trim(),
+                _ => true,
+            };
+            let prov = Provenance { raw: raw_differs.then(|| raw.text.trim().to_string()), ..prov };
+            Some(Field { value, prov })
+        }
+        Ok(None) => None,
+        Err(e) => {
+            let mut f = Finding::new(
+                "required",
+                p.rules.required.severity,
+                format!(
+                    "{}“{}”无法识别为{}",
+                    crate::model::field_label(key),
+                    raw.text.trim(),
+                    e.kind_zh()
+                ),
+            );
+            f.field = Some(key.to_string());
+            f.item = item;
+            f.file = Some(file.to_string());
+            f.page = Some(raw.page);
+            findings.push(f);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn pipeline() -> Pipeline {
+        Pipeline::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/bayu-2024.toml"))).unwrap()
+    }
+
+    fn line(y: f32, chunks: &[(&str, f32)]) -> Line {
+        Line {
+            page: 1,
+            y,
+            size: 10.0,
+            chunks: chunks
+                .iter()
+                .map(|(t, x)| Chunk { text: t.to_string(), x0: *x, x1: *x + 10.0 * t.chars().count() as f32, conf: 1.0 })
+                .collect(),
+        }
+    }
+
+    fn text(e: &Extracted, key: &str) -> Option<String> {
+        e.fields.get(key).map(|f| f.value.to_string())
+    }
+
+    #[test]
+    fn grid_colon_and_spaced_labels() {
+        let p = pipeline();
+        let lines = vec![
+            line(20.0, &[("2024年“巴渝工匠”杯职业技能竞赛申报表", 100.0)]),
+            line(40.0, &[("申报编号", 50.0), ("ＢＹ2024－0012", 150.0), ("赛事类别", 300.0), ("区县级竞赛", 400.0)]),
+            line(60.0, &[("申报单位名称：重庆市某某职业技术学院", 50.0)]),
+            line(80.0, &[("联", 50.0), ("系", 70.0), ("人", 90.0), ("张三", 150.0), ("联系电话:", 300.0), ("138-1234-5678", 400.0)]),
+            line(100.0, &[("统一社会信用代码：91500103MA5U000000  单位类型：职业院校", 50.0)]),
+            line(120.0, &[("竞赛场地", 50.0), ("经费预算（万元）", 300.0), ("12.5", 480.0)]),
+            line(140.0, &[("经费来源", 50.0)]),
+            line(160.0, &[("四、申报单位（盖章）", 50.0)]),
+        ];
+        let e = extract_form(&p, "a.pdf", Method::Text, &lines).unwrap();
+        assert_eq!(text(&e, "declaration_id").as_deref(), Some("BY2024-0012"));
+        assert_eq!(text(&e, "category").as_deref(), Some("区县级竞赛"));
+        assert_eq!(text(&e, "unit_name").as_deref(), Some("重庆市某某职业技术学院"));
+        assert_eq!(text(&e, "contact_name").as_deref(), Some("张三"));
+        assert_eq!(text(&e, "contact_phone").as_deref(), Some("13812345678"));
+        assert_eq!(text(&e, "credit_code").as_deref(), Some("91500103MA5U000000"));
+        assert_eq!(text(&e, "unit_type").as_deref(), Some("职业院校"));
+        assert_eq!(text(&e, "venue"), None, "an empty cell is null, not the next label");
+        assert_eq!(text(&e, "funding_source"), None, "an empty last cell is null, not the next heading");
+        assert_eq!(e.fields["budget_wan"].value, Value::Number(12.5));
+        assert_eq!(e.year, Some(2024));
+        assert!(!e.legacy);
+    }
+
+    #[test]
+    fn item_table_with_wrapped_cell() {
+        let p = pipeline();
+        let lines = vec![
+            line(20.0, &[("2024年“巴渝工匠”杯职业技能竞赛申报表", 100.0)]),
+            line(40.0, &[("序号", 20.0), ("竞赛职业（工种）", 60.0), ("职业编码", 200.0), ("承办单位", 280.0), ("承办地", 420.0), ("计划结束日期", 480.0)]),
+            line(60.0, &[("1", 25.0), ("人工智能训练师", 60.0), ("4－04－05", 200.0), ("重庆某某科技有限", 280.0), ("渝中区", 420.0), ("2024年10月9日", 480.0)]),
+            line(72.0, &[("公司", 280.0)]),
+            line(90.0, &[("2", 25.0), ("焊工", 60.0), ("6-18-02", 200.0), ("重庆某某学院", 280.0), ("江北区", 420.0), ("2024/11/20", 480.0)]),
+            line(110.0, &[("三、办赛条件", 20.0)]),
+            line(130.0, &[("管理人员（人）", 20.0), ("5", 200.0)]),
+        ];
+        let e = extract_form(&p, "a.pdf", Method::Text, &lines).unwrap();
+        assert_eq!(e.items.len(), 2);
+        assert_eq!(e.items[0].text("undertaker"), Some("重庆某某科技有限公司"));
+        assert_eq!(e.items[0].text("occupation_code"), Some("4-04-05"));
+        assert_eq!(e.items[1].get("end_date").unwrap().value.to_string(), "2024-11-20");
+        assert_eq!(e.fields["managers"].value, Value::Int(5));
+    }
+
+    #[test]
+    fn not_a_form() {
+        let p = pipeline();
+        let lines = vec![line(20.0, &[("Firefox", 10.0)])];
+        assert!(extract_form(&p, "a.pdf", Method::Text, &lines).is_err());
+    }
+
+    #[test]
+    fn unreadable_value_is_null_with_a_finding() {
+        let p = pipeline();
+        let lines = vec![
+            line(20.0, &[("2024年“巴渝工匠”杯职业技能竞赛申报表", 100.0)]),
+            line(40.0, &[("填报日期：2024年13月40日", 50.0)]),
+        ];
+        let e = extract_form(&p, "a.pdf", Method::Text, &lines).unwrap();
+        assert!(e.fields.get("fill_date").is_none());
+        assert_eq!(e.findings.len(), 1);
+        assert_eq!(e.findings[0].field.as_deref(), Some("fill_date"));
+    }
+}

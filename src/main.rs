@@ -1,0 +1,223 @@
+//! The `shenbao` command line: `run`, `inspect`, `samples`. Parsing and exit codes only.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use shenbao::config::Pipeline;
+use shenbao::model::{Verdict, HEADER_FIELDS, ITEM_FIELDS};
+use shenbao::pipeline::{self, Options};
+use shenbao::report::{self, RunSummary};
+
+#[derive(Parser)]
+#[command(name = "shenbao", version, about = "Batch review of 巴渝工匠 skills-competition declarations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    Return,
+    Review,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Review declaration files and folders; write records, review report and roster.
+    Run {
+        /// files or folders (walked recursively)
+        #[arg(default_value = "samples")]
+        inputs: Vec<PathBuf>,
+        /// the pipeline file: rules, catalogues, label dictionary
+        #[arg(long, default_value = "pipelines/bayu-2024.toml")]
+        pipeline: PathBuf,
+        /// where the outputs go
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// worker threads (default: one per core)
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// exit with status 3 when any declaration's verdict is at or above this
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+        /// no progress bar and no summary line
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Show what was read from one document, as JSON (or its text with --text).
+    Inspect {
+        file: PathBuf,
+        /// print the document's text in reading order instead
+        #[arg(long)]
+        text: bool,
+        #[arg(long, default_value = "pipelines/bayu-2024.toml")]
+        pipeline: PathBuf,
+    },
+    /// Write a realistic synthetic set of declarations (forms and summary spreadsheets).
+    Samples {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 24)]
+        count: usize,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long, default_value = "pipelines/bayu-2024.toml")]
+        pipeline: PathBuf,
+    },
+}
+
+fn load_pipeline(path: &PathBuf) -> Result<Pipeline, ExitCode> {
+    Pipeline::load(path).map_err(|e| {
+        eprintln!("shenbao: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run { inputs, pipeline: pipeline_path, out, jobs, fail_on, quiet } => {
+            let p = match load_pipeline(&pipeline_path) {
+                Ok(p) => p,
+                Err(c) => return c,
+            };
+            if jobs == Some(0) {
+                eprintln!("shenbao: --jobs must be at least 1");
+                return ExitCode::from(2);
+            }
+            pipeline::quiet_contained_panics();
+            let started = chrono::Local::now();
+            let progress = !quiet && std::io::stderr().is_terminal();
+            let result = pipeline::run(&p, &Options { inputs: inputs.clone(), jobs, progress });
+            let summary = RunSummary {
+                pipeline_name: p.meta.name.clone(),
+                pipeline_path: pipeline_path.display().to_string(),
+                started: started.format("%Y-%m-%d %H:%M:%S").to_string(),
+                finished: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+                inputs: inputs.iter().map(|i| i.display().to_string()).collect(),
+                files_seen: result.files_seen,
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                elapsed_secs: result.seconds,
+            };
+            if let Err(e) = report::write_all(&out, &summary, &result.decls, &result.file_errors, &result.skipped) {
+                eprintln!("shenbao: {e}");
+                return ExitCode::from(1);
+            }
+            let count = |v: Verdict| result.decls.iter().filter(|d| d.verdict == v).count();
+            if !quiet {
+                eprintln!(
+                    "shenbao: {} declarations from {} files: {} pass, {} review, {} return; {} files unreadable; {:.1} s; written to {}",
+                    result.decls.len(),
+                    result.files_seen,
+                    count(Verdict::Pass),
+                    count(Verdict::Review),
+                    count(Verdict::Return),
+                    result.file_errors.len(),
+                    result.seconds,
+                    out.display()
+                );
+            }
+            let failing = match fail_on {
+                None => false,
+                Some(FailOn::Return) => count(Verdict::Return) > 0,
+                Some(FailOn::Review) => count(Verdict::Return) + count(Verdict::Review) > 0,
+            };
+            if failing {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Inspect { file, text, pipeline: pipeline_path } => {
+            if text {
+                return match std::fs::read(&file) {
+                    Err(e) => {
+                        eprintln!("shenbao: {}: {e}", file.display());
+                        ExitCode::from(1)
+                    }
+                    Ok(bytes) => match shenbao::read::pdf::read_pdf(&bytes) {
+                        Ok(doc) => {
+                            for page in &doc.pages {
+                                println!("{}", shenbao::read::pdf::page_text(page));
+                            }
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("shenbao: {}: {} ({})", file.display(), e.message_zh(), e);
+                            ExitCode::from(1)
+                        }
+                    },
+                };
+            }
+            let p = match load_pipeline(&pipeline_path) {
+                Ok(p) => p,
+                Err(c) => return c,
+            };
+            match pipeline::inspect(&p, &file) {
+                Ok(pieces) => {
+                    let mut decls = shenbao::assemble::assemble(&p, pieces);
+                    for d in &mut decls {
+                        shenbao::check::check_one(&p, d);
+                    }
+                    let out: Vec<serde_json::Value> = decls.iter().map(inspect_json).collect();
+                    let v = if out.len() == 1 { out.into_iter().next().unwrap() } else { serde_json::Value::Array(out) };
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{}", serde_json::to_string_pretty(&e).unwrap());
+                    eprintln!("shenbao: {}: {} ({})", e.file, e.message, e.detail);
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Samples { out, count, seed, pipeline: pipeline_path } => {
+            let p = match load_pipeline(&pipeline_path) {
+                Ok(p) => p,
+                Err(c) => return c,
+            };
+            match shenbao::samples::generate(&p, &out, count, seed) {
+                Ok(s) => {
+                    eprintln!("shenbao: wrote {} ({s})", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("shenbao: samples: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+/// What `inspect` shows for one declaration: each field with its provenance.
+fn inspect_json(d: &shenbao::model::Declaration) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut fields = Map::new();
+    for (k, _, _) in HEADER_FIELDS {
+        fields.insert(k.to_string(), d.get(k).map(|f| serde_json::to_value(f).unwrap()).unwrap_or(Value::Null));
+    }
+    let items: Vec<Value> = d
+        .items
+        .iter()
+        .map(|it| {
+            let mut m = Map::new();
+            for (k, _, _) in ITEM_FIELDS {
+                m.insert(k.to_string(), it.get(k).map(|f| serde_json::to_value(f).unwrap()).unwrap_or(Value::Null));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    json!({
+        "key": d.key,
+        "sources": d.sources,
+        "legacy": d.legacy,
+        "year": d.year,
+        "fields": fields,
+        "items": items,
+        "findings": d.findings,
+    })
+}
