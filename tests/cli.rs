@@ -1,0 +1,139 @@
+//! The command line as a reviewer and a nightly job use it: exit codes, error messages, bad
+//! input mixed with good, and the outputs' presence.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+
+#[test]
+fn bad_pipeline_file_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(pipeline_file()).unwrap().replace("max_items = 5", "max_items = -5");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let out = shenbao(&["run", "samples", "--pipeline", bad.to_str().unwrap(), "--out", dir.path().join("o").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_items"), "{err}");
+    assert!(!dir.path().join("o/records.jsonl").exists(), "nothing is written on a pipeline error");
+
+    let text = std::fs::read_to_string(pipeline_file()).unwrap().replace("end_by = \"2024-11-15\"", "end_by = \"mid-November\"");
+    std::fs::write(&bad, text).unwrap();
+    let out = shenbao(&["run", "samples", "--pipeline", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("end_by"));
+
+    let out = shenbao(&["run", "samples", "--pipeline", "/nonexistent/p.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/p.toml"));
+
+    let out = shenbao(&["run", "--jobs", "zero"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn fail_on_gives_status_3_for_nightly_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    samples(&input, 24, 11);
+    let (out, records, _) = review(&[&input], &dir.path().join("o1"), &[]);
+    assert_eq!(out.status.code(), Some(0), "verdicts do not change the exit status");
+    assert!(records.iter().any(|r| r["verdict"] == "return"));
+    let (out, _, _) = review(&[&input], &dir.path().join("o2"), &["--fail-on", "return"]);
+    assert_eq!(out.status.code(), Some(3));
+    let (out, _, _) = review(&[&input], &dir.path().join("o3"), &["--fail-on", "review"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+fn verdicts(records: &[serde_json::Value]) -> BTreeMap<String, String> {
+    records
+        .iter()
+        .map(|r| (r["declaration_id"].as_str().unwrap_or("?").to_string(), r["verdict"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Every malformed, encrypted, truncated or fuzzed file of the shared corpora, run together
+/// with good files: the run completes, every bad file is reported with a reason, and the good
+/// files' results are exactly what they are without the bad ones.
+#[test]
+fn bad_files_are_reported_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    samples(&good, 30, 5);
+    let (out, alone, _) = review(&[&good], &dir.path().join("alone"), &[]);
+    ok(&out);
+
+    let mixed = dir.path().join("mixed");
+    copy_dir(&good, &mixed.join("good"));
+    for corpus in ["pdf-oddities", "sheet-oddities"] {
+        copy_dir(&shared().join("corpora").join(corpus), &mixed.join(corpus));
+    }
+    // a JPEG named .pdf, an empty xlsx, a zip that is not a workbook, a text file named .xls
+    std::fs::write(mixed.join("photo.pdf"), [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F']).unwrap();
+    std::fs::write(mixed.join("empty.xlsx"), b"").unwrap();
+    {
+        let f = std::fs::File::create(mixed.join("not-a-workbook.xlsx")).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        z.start_file("hello.txt", zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut z, b"hello").unwrap();
+        z.finish().unwrap();
+    }
+    std::fs::write(mixed.join("notes.xls"), "这不是表格").unwrap();
+
+    let started = std::time::Instant::now();
+    let (out, records, errors) = review(&[&mixed], &dir.path().join("mixed-out"), &[]);
+    ok(&out);
+    assert!(started.elapsed().as_secs() < 120, "the batch must not hang");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // the good files' results are all there, unchanged
+    assert_eq!(verdicts(&records), verdicts(&alone));
+
+    // every bad document appears with a code and a Chinese reason
+    let by_file: BTreeMap<String, &serde_json::Value> =
+        errors.iter().map(|e| (Path::new(e["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().to_string(), e)).collect();
+    for corpus in ["pdf-oddities", "sheet-oddities"] {
+        for e in std::fs::read_dir(shared().join("corpora").join(corpus)).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            if name.ends_with(".md") {
+                continue;
+            }
+            let err = by_file.get(&name).unwrap_or_else(|| panic!("{corpus}/{name} is not in file-errors.jsonl"));
+            assert!(!err["code"].as_str().unwrap().is_empty());
+            assert!(err["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{err}");
+        }
+    }
+    let code = |name: &str| by_file.get(name).map(|e| e["code"].as_str().unwrap().to_string()).unwrap_or_default();
+    assert_eq!(code("photo.pdf"), "no-text", "classified by content: a JPEG, whatever its name");
+    assert_eq!(code("empty.xlsx"), "empty");
+    assert_eq!(code("not-a-workbook.xlsx"), "unsupported");
+    assert_eq!(code("notes.xls"), "unsupported");
+    assert_eq!(code("22060_A1_01_Plans.pdf"), "empty");
+    assert_eq!(code("pass_protected.xlsx"), "encrypted");
+    assert_eq!(code("pass_protected.ods"), "encrypted");
+    // the HTML report lists them in its own section
+    let html = std::fs::read_to_string(dir.path().join("mixed-out/review-report.html")).unwrap();
+    assert!(html.contains("无法读取的文件"));
+    assert!(html.contains("pass_protected.xlsx"));
+}
+
+#[test]
+fn outputs_replace_old_ones_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    samples(&input, 20, 3);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(out_dir.join("records.jsonl"), "stale\n").unwrap();
+    let (out, records, _) = review(&[&input], &out_dir, &[]);
+    ok(&out);
+    assert!(records.len() >= 20);
+    let names: Vec<String> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    for expected in ["records.jsonl", "file-errors.jsonl", "review-report.html", "review-report.csv", "roster.xlsx", "roster.csv"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing: {names:?}");
+    }
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "no temporary files left: {names:?}");
+}
