@@ -82,26 +82,26 @@ fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
     if let Some(f) = form {
         for (k, v) in &f.fields {
             if let Some(sv) = sheet.and_then(|s| s.fields.get(k)) {
-                if p.rules.consistency.fields.contains(k) && !same_value(&v.value, &sv.value) {
+                if p.rules.consistency.fields.iter().any(|c| c == k) && !same_value(&v.value, &sv.value) {
                     disagreements.push(Disagreement {
-                        field: k.clone(),
+                        field: k.to_string(),
                         item: None,
                         form: Some(v.clone()),
                         sheet: Some(sv.clone()),
                     });
                 }
             }
-            fields.insert(k.clone(), v.clone());
+            fields.insert(*k, v.clone());
         }
         // a field the form should show but does not, while the online data has it
         if let Some(s) = sheet {
             for k in &p.rules.consistency.fields {
-                if !f.fields.contains_key(k) && s.fields.contains_key(k) {
+                if !f.fields.contains_key(k.as_str()) && s.fields.contains_key(k.as_str()) {
                     disagreements.push(Disagreement {
                         field: k.clone(),
                         item: None,
                         form: None,
-                        sheet: s.fields.get(k).cloned(),
+                        sheet: s.fields.get(k.as_str()).cloned(),
                     });
                 }
             }
@@ -150,7 +150,7 @@ fn count_field(file: &str, n: usize, method: Method) -> Field {
     Field {
         value: Value::Int(n as i64),
         prov: Provenance {
-            file: file.to_string(),
+            file: file.into(),
             page: None,
             sheet: None,
             row: None,

@@ -77,6 +77,7 @@ fn load_pipeline(path: &PathBuf) -> Result<Pipeline, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
         Command::Run { inputs, pipeline: pipeline_path, out, jobs, fail_on, quiet } => {
@@ -190,6 +191,17 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// glibc gives each thread its own malloc arena; with records built on worker threads and
+/// parsers' short-lived allocations interleaved in them, that fragments memory and peak RSS
+/// grows with the batch. Two arenas keep the run bounded at no measurable speed cost.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt is called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 

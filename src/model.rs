@@ -153,16 +153,19 @@ impl fmt::Display for Value {
     }
 }
 
+/// A shared name (a file path, a sheet name): one allocation per file, not per field.
+pub type Name = std::sync::Arc<str>;
+
 /// Where a value came from and how sure we are of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Provenance {
     /// the input file, as given on the command line (relative or absolute)
-    pub file: String,
+    pub file: Name,
     /// 1-based page for documents, 1-based row number for spreadsheets
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sheet: Option<String>,
+    pub sheet: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub row: Option<u32>,
     pub method: Method,
@@ -183,7 +186,13 @@ pub struct Field {
 }
 
 /// A set of named fields (the header of a declaration, or one item row).
-pub type Fields = BTreeMap<String, Field>;
+/// Keys are the static field names of HEADER_FIELDS / ITEM_FIELDS (no allocation per field).
+pub type Fields = BTreeMap<&'static str, Field>;
+
+/// The static name of a field key, if it is one.
+pub fn static_key(key: &str) -> Option<&'static str> {
+    HEADER_FIELDS.iter().chain(ITEM_FIELDS.iter()).find(|(k, _, _)| *k == key).map(|(k, _, _)| *k)
+}
 
 pub fn get_text<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
     fields.get(key).and_then(|f| f.value.as_text())
@@ -301,7 +310,7 @@ impl Finding {
     pub fn at(mut self, key: &str, field: Option<&Field>) -> Finding {
         self.field = Some(key.to_string());
         if let Some(f) = field {
-            self.file = Some(f.prov.file.clone());
+            self.file = Some(f.prov.file.to_string());
             self.page = f.prov.page.or(f.prov.row);
         }
         self

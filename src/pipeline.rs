@@ -181,30 +181,23 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
     }
 
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.unwrap_or(0)).build().expect("thread pool");
+    // results are pushed as they come (no collect: rayon's collect holds every result twice
+    // while it concatenates the per-thread lists)
     let errors = Mutex::new(Vec::new());
-    let pieces: Vec<Piece> = pool.install(|| {
-        walk.files
-            .par_iter()
-            .flat_map_iter(|f| {
-                let outcome = catch_unwind(AssertUnwindSafe(|| process(p, f))).unwrap_or_else(|payload| {
-                    Outcome::Error(file_error(
-                        &f.display,
-                        None,
-                        f.kind.name(),
-                        &ReadError::Panic(panic_message(payload.as_ref())),
-                    ))
-                });
-                bar.inc(1);
-                match outcome {
-                    Outcome::Pieces(v) => v,
-                    Outcome::Error(e) => {
-                        errors.lock().unwrap().push(e);
-                        Vec::new()
-                    }
-                }
-            })
-            .collect()
+    let pieces: Mutex<Vec<Piece>> = Mutex::new(Vec::new());
+    pool.install(|| {
+        walk.files.par_iter().for_each(|f| {
+            let outcome = catch_unwind(AssertUnwindSafe(|| process(p, f))).unwrap_or_else(|payload| {
+                Outcome::Error(file_error(&f.display, None, f.kind.name(), &ReadError::Panic(panic_message(payload.as_ref()))))
+            });
+            bar.inc(1);
+            match outcome {
+                Outcome::Pieces(v) => pieces.lock().unwrap().extend(v),
+                Outcome::Error(e) => errors.lock().unwrap().push(e),
+            }
+        })
     });
+    let pieces = pieces.into_inner().unwrap();
     bar.finish_and_clear();
     file_errors.extend(errors.into_inner().unwrap());
     file_errors.sort_by(|a, b| a.file.cmp(&b.file));

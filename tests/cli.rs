@@ -137,3 +137,54 @@ fn outputs_replace_old_ones_whole() {
     }
     assert!(names.iter().all(|n| !n.contains(".tmp")), "no temporary files left: {names:?}");
 }
+
+fn cjk_multiset(s: &str) -> BTreeMap<char, usize> {
+    let mut m = BTreeMap::new();
+    for c in s.chars().filter(|c| matches!(*c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x3040..=0x30FF | 0xAC00..=0xD7AF)) {
+        *m.entry(c).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The outside check of the CJK reader, through the command a reviewer would use.
+#[test]
+fn inspect_text_recovers_the_cjk_corpus() {
+    let corpus = shared().join("corpora/pdf-cjk");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&corpus).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "pdf") {
+            continue;
+        }
+        let expected = std::fs::read_to_string(path.with_extension("expected.txt")).unwrap();
+        let out = shenbao(&["inspect", "--text", path.to_str().unwrap()]);
+        ok(&out);
+        let want = cjk_multiset(&expected);
+        let got = cjk_multiset(&String::from_utf8_lossy(&out.stdout));
+        let total: usize = want.values().sum();
+        let found: usize = want.iter().map(|(c, n)| (*n).min(*got.get(c).unwrap_or(&0))).sum();
+        let ratio = found as f64 / total.max(1) as f64;
+        println!("{:28} {found}/{total} = {ratio:.4}", path.file_name().unwrap().to_string_lossy());
+        assert!(ratio >= 0.99, "{}: {ratio:.4}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 6);
+}
+
+#[test]
+fn inspect_shows_fields_with_their_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    samples(dir.path(), 3, 9);
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("truth.json")).unwrap()).unwrap();
+    let t = &truth["declarations"][0];
+    let form = dir.path().join(t["form_file"].as_str().unwrap());
+    let out = shenbao(&["inspect", form.to_str().unwrap()]);
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fields"]["unit_name"]["value"], t["fields"]["unit_name"]);
+    assert_eq!(v["fields"]["unit_name"]["source"]["method"], "text");
+    assert_eq!(v["fields"]["unit_name"]["source"]["page"], 1);
+    assert_eq!(v["items"][0]["occupation"]["value"], t["items"][0]["occupation"]);
+    // a form alone cannot show when it was submitted: a person must look
+    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "deadline" && f["severity"] == "review"));
+}

@@ -17,12 +17,12 @@ fn pipeline() -> Pipeline {
 
 type Spec = (Vec<(&'static str, String)>, Vec<Vec<(&'static str, String)>>);
 
-fn fields(file: &str, method: Method, kv: &[(&'static str, String)]) -> BTreeMap<String, Field> {
+fn fields(file: &str, method: Method, kv: &[(&'static str, String)]) -> BTreeMap<&'static str, Field> {
     kv.iter()
         .filter_map(|(k, v)| {
             let value = normalize(field_kind(k).unwrap(), v).unwrap()?;
             Some((
-                k.to_string(),
+                *k,
                 Field {
                     value,
                     prov: Provenance {

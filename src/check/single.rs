@@ -321,7 +321,7 @@ pub fn consistency(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
             f.field = Some(g.field.clone());
             f.item = g.item;
             if let Some(form) = &g.form {
-                f.file = Some(form.prov.file.clone());
+                f.file = Some(form.prov.file.to_string());
                 f.page = form.prov.page;
             }
             f

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{fold_width, Pipeline};
-use crate::model::{field_kind, is_item_field, Extracted, Field, Finding, Item, Method, Provenance, Value};
+use crate::model::{field_kind, is_item_field, static_key, Extracted, Field, Finding, Item, Method, Name, Provenance, Value};
 
 use super::layout::{Chunk, Line};
 use super::normalize::normalize;
@@ -362,19 +362,20 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
             None => !p.meta.titles.iter().any(|known| t.contains(known.as_str())),
         };
     }
+    let name: Name = file.into();
     for (key, raw) in header {
         if is_item_field(&key) {
             continue;
         }
-        if let Some(f) = make_field(p, file, method, &key, &raw, None, &mut out.findings) {
-            out.fields.insert(key, f);
+        if let Some(f) = make_field(p, &name, method, &key, &raw, None, &mut out.findings) {
+            out.fields.insert(static_key(&key).expect("label keys are fields"), f);
         }
     }
     for (i, row) in rows.into_iter().enumerate() {
         let mut item = Item::default();
         for (key, raw) in row {
-            if let Some(f) = make_field(p, file, method, &key, &raw, Some(i), &mut out.findings) {
-                item.fields.insert(key, f);
+            if let Some(f) = make_field(p, &name, method, &key, &raw, Some(i), &mut out.findings) {
+                item.fields.insert(static_key(&key).expect("label keys are fields"), f);
             }
         }
         if !item.fields.is_empty() {
@@ -387,7 +388,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
 /// Normalises a raw reading into a field; an unreadable value becomes a `required` finding.
 fn make_field(
     p: &Pipeline,
-    file: &str,
+    file: &Name,
     method: Method,
     key: &str,
     raw: &RawValue,
@@ -396,7 +397,7 @@ fn make_field(
 ) -> Option<Field> {
     let kind = field_kind(key)?;
     let prov = Provenance {
-        file: file.to_string(),
+        file: file.clone(),
         page: Some(raw.page),
         sheet: None,
         row: None,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::Pipeline;
-use crate::model::{field_kind, is_item_field, Extracted, Field, Finding, Item, Method, Provenance, Value};
+use crate::model::{field_kind, is_item_field, static_key, Extracted, Field, Finding, Item, Method, Name, Provenance, Value};
 use crate::read::sheet::{Cell, Sheet};
 
 use super::normalize::{normalize, normalize_datetime, normalize_number, NotA};
@@ -75,9 +75,11 @@ pub fn extract_sheets(p: &Pipeline, file: &str, sheets: &[Sheet]) -> Result<Vec<
     let mut out: Vec<Extracted> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut any_header = false;
+    let file_name: Name = file.into();
     for sheet in sheets {
         let Some((header_row, columns)) = find_header(p, sheet) else { continue };
         any_header = true;
+        let sheet_name: Name = sheet.name.as_str().into();
         for (r, row) in sheet.rows.iter().enumerate().skip(header_row + 1) {
             let sheet_row = sheet.first_row + r as u32;
             let mut fields = BTreeMap::new();
@@ -91,9 +93,9 @@ pub fn extract_sheets(p: &Pipeline, file: &str, sheets: &[Sheet]) -> Result<Vec<
                 }
                 let kind = field_kind(key).expect("label keys are fields");
                 let prov = Provenance {
-                    file: file.to_string(),
+                    file: file_name.clone(),
                     page: None,
-                    sheet: Some(sheet.name.clone()),
+                    sheet: Some(sheet_name.clone()),
                     row: Some(sheet_row),
                     method: Method::Sheet,
                     confidence: 1.0,
@@ -106,9 +108,9 @@ pub fn extract_sheets(p: &Pipeline, file: &str, sheets: &[Sheet]) -> Result<Vec<
                         let prov = Provenance { raw: (value.to_string() != raw).then_some(raw), ..prov };
                         let f = Field { value, prov };
                         if is_item_field(key) {
-                            item.fields.insert(key.clone(), f);
+                            item.fields.insert(static_key(key).expect("label keys are fields"), f);
                         } else {
-                            fields.insert(key.clone(), f);
+                            fields.insert(static_key(key).expect("label keys are fields"), f);
                         }
                     }
                     Ok(None) => {}

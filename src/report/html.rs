@@ -242,9 +242,9 @@ fn rule_table(h: &mut String, decls: &[Declaration]) {
 /// declaration's n-th source file).
 fn where_text(d: &Declaration, p: &Provenance) -> String {
     let mut parts: Vec<String> = Vec::new();
-    match d.sources.iter().position(|s| s.file == p.file) {
+    match d.sources.iter().position(|s| *s.file == *p.file) {
         Some(i) => parts.push(format!("[{}]", i + 1)),
-        None => parts.push(p.file.clone()),
+        None => parts.push(p.file.to_string()),
     }
     if let Some(sheet) = &p.sheet {
         parts.push(format!("工作表 {sheet}"));

@@ -118,7 +118,7 @@ fn field_paths(d: &Declaration) -> Vec<(String, &Field)> {
     }
     for (key, f) in &d.fields {
         if !HEADER_FIELDS.iter().any(|(k, _, _)| k == key) {
-            out.push((key.clone(), f));
+            out.push((key.to_string(), f));
         }
     }
     for (i, item) in d.items.iter().enumerate() {
@@ -146,7 +146,7 @@ impl Serialize for Sources<'_> {
         // keep their provenance, under a source entry of their own
         let mut orphans: Vec<&str> = Vec::new();
         for (_, f) in &paths {
-            let file = f.prov.file.as_str();
+            let file: &str = &f.prov.file;
             if !d.sources.iter().any(|s| s.file == file) && !orphans.contains(&file) {
                 orphans.push(file);
             }
@@ -194,7 +194,7 @@ impl Serialize for SourceFields<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         for (path, f) in self.0.paths {
-            if f.prov.file == self.0.file {
+            if *f.prov.file == *self.0.file {
                 m.serialize_entry(path, &ProvJson(&f.prov))?;
             }
         }

@@ -12,7 +12,7 @@ use crate::model::{
 
 fn prov(file: &str, page: u32, method: Method, confidence: f32) -> Provenance {
     Provenance {
-        file: file.to_string(),
+        file: file.into(),
         page: Some(page),
         sheet: None,
         row: None,
