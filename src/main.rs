@@ -103,15 +103,15 @@ fn main() -> ExitCode {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 elapsed_secs: result.seconds,
             };
-            if let Err(e) = report::write_all(&out, &summary, &result.decls, &result.file_errors, &result.skipped) {
+            if let Err(e) = report::write_all(&out, &summary, &result.store, &result.file_errors, &result.skipped) {
                 eprintln!("shenbao: {e}");
                 return ExitCode::from(1);
             }
-            let count = |v: Verdict| result.decls.iter().filter(|d| d.verdict == v).count();
+            let count = |v: Verdict| result.verdicts.iter().filter(|x| **x == v).count();
             if !quiet {
                 eprintln!(
                     "shenbao: {} declarations from {} files: {} pass, {} review, {} return; {} files unreadable; {:.1} s; written to {}",
-                    result.decls.len(),
+                    result.store.len(),
                     result.files_seen,
                     count(Verdict::Pass),
                     count(Verdict::Review),
@@ -210,7 +210,7 @@ fn inspect_json(d: &shenbao::model::Declaration) -> serde_json::Value {
     use serde_json::{json, Map, Value};
     let mut fields = Map::new();
     for (k, _, _) in HEADER_FIELDS {
-        fields.insert(k.to_string(), d.get(k).map(|f| serde_json::to_value(f).unwrap()).unwrap_or(Value::Null));
+        fields.insert(k.to_string(), d.get(k).map(|f| f.to_json()).unwrap_or(Value::Null));
     }
     let items: Vec<Value> = d
         .items
@@ -218,7 +218,7 @@ fn inspect_json(d: &shenbao::model::Declaration) -> serde_json::Value {
         .map(|it| {
             let mut m = Map::new();
             for (k, _, _) in ITEM_FIELDS {
-                m.insert(k.to_string(), it.get(k).map(|f| serde_json::to_value(f).unwrap()).unwrap_or(Value::Null));
+                m.insert(k.to_string(), it.get(k).map(|f| f.to_json()).unwrap_or(Value::Null));
             }
             Value::Object(m)
         })

@@ -88,8 +88,9 @@ pub fn is_item_field(key: &str) -> bool {
     ITEM_FIELDS.iter().any(|(k, _, _)| *k == key)
 }
 
-/// A normalised value.
-#[derive(Debug, Clone, PartialEq)]
+/// A normalised value. (Its serde form is the exact, tagged storage form; the contract's
+/// JSON form is `to_json`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     Text(String),
     Int(i64),
@@ -157,7 +158,7 @@ impl fmt::Display for Value {
 pub type Name = std::sync::Arc<str>;
 
 /// Where a value came from and how sure we are of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     /// the input file, as given on the command line (relative or absolute)
     pub file: Name,
@@ -175,14 +176,21 @@ pub struct Provenance {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
     /// corrections applied to the raw reading (e.g. OCR character fixes)
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corrections: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
     pub value: Value,
     pub prov: Provenance,
+}
+
+impl Field {
+    /// The form a reviewer-facing JSON shows: `{"value": <contract value>, "source": {…}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "value": self.value.to_json(), "source": self.prov })
+    }
 }
 
 /// A set of named fields (the header of a declaration, or one item row).
@@ -194,12 +202,22 @@ pub fn static_key(key: &str) -> Option<&'static str> {
     HEADER_FIELDS.iter().chain(ITEM_FIELDS.iter()).find(|(k, _, _)| *k == key).map(|(k, _, _)| *k)
 }
 
+/// Deserialises a `Fields` map (keys back to their static names).
+pub fn de_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+    use serde::de::Error;
+    let m: BTreeMap<String, Field> = BTreeMap::deserialize(d)?;
+    m.into_iter()
+        .map(|(k, v)| static_key(&k).map(|k| (k, v)).ok_or_else(|| D::Error::custom(format!("unknown field `{k}`"))))
+        .collect()
+}
+
 pub fn get_text<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
     fields.get(key).and_then(|f| f.value.as_text())
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Item {
+    #[serde(deserialize_with = "de_fields")]
     pub fields: Fields,
 }
 
@@ -213,10 +231,11 @@ impl Item {
 }
 
 /// What one document (a form PDF, a scan) or one declaration's spreadsheet rows yielded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Extracted {
     pub file: String,
     pub method: Method,
+    #[serde(deserialize_with = "de_fields")]
     pub fields: Fields,
     pub items: Vec<Item>,
     /// legacy paper-era form (other title / labels, no declaration id)
@@ -277,7 +296,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,
@@ -322,7 +341,7 @@ impl Finding {
 }
 
 /// One input file that was read (or not).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceFile {
     pub file: String,
     pub sha256: String,
@@ -347,7 +366,7 @@ pub struct FileError {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Seal {
     pub present: Option<bool>,
     pub text: Option<String>,
@@ -356,10 +375,11 @@ pub struct Seal {
 }
 
 /// One declaration after assembly and checks.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Declaration {
     /// declaration_id, or a key made from the file for documents without one
     pub key: String,
+    #[serde(deserialize_with = "de_fields")]
     pub fields: Fields,
     pub items: Vec<Item>,
     pub sources: Vec<SourceFile>,
@@ -375,23 +395,13 @@ pub struct Declaration {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Disagreement {
     pub field: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
     pub form: Option<Field>,
     pub sheet: Option<Field>,
-}
-
-impl Serialize for Field {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("value", &self.value.to_json())?;
-        m.serialize_entry("source", &self.prov)?;
-        m.end()
-    }
 }
 
 impl Declaration {

@@ -10,12 +10,13 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::assemble::{assemble, Piece};
-use crate::check::check_all;
+use crate::assemble::{group_key, merge, Piece};
+use crate::check::{check_one, cross_findings, finish, CrossView};
 use crate::config::Pipeline;
 use crate::discover::{self, Discovered, FileKind};
 use crate::extract;
-use crate::model::{Declaration, Extracted, FileError, SourceFile};
+use crate::model::{Extracted, FileError, SourceFile, Verdict};
+use crate::store::{self, Store};
 use crate::read::{self, ReadError};
 
 /// Files larger than this are refused before reading (a declaration is a few MB at most).
@@ -31,7 +32,10 @@ pub struct Options {
 
 #[derive(Debug, Default)]
 pub struct RunResult {
-    pub decls: Vec<Declaration>,
+    /// the checked declarations, in key order
+    pub store: Store,
+    /// each declaration's verdict, in the store's order
+    pub verdicts: Vec<Verdict>,
     pub file_errors: Vec<FileError>,
     pub skipped: Vec<String>,
     pub files_seen: usize,
@@ -181,31 +185,81 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
     }
 
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.unwrap_or(0)).build().expect("thread pool");
-    // results are pushed as they come (no collect: rayon's collect holds every result twice
-    // while it concatenates the per-thread lists)
+    // map: each file's records are encoded as they come, with the key that joins them (the
+    // batch holds compact bytes, not parsed documents or whole records)
     let errors = Mutex::new(Vec::new());
-    let pieces: Mutex<Vec<Piece>> = Mutex::new(Vec::new());
+    let pieces: Mutex<Vec<(String, String, Box<[u8]>)>> = Mutex::new(Vec::new());
     pool.install(|| {
-        walk.files.par_iter().for_each(|f| {
+        walk.files.par_iter().enumerate().for_each(|(n, f)| {
             let outcome = catch_unwind(AssertUnwindSafe(|| process(p, f))).unwrap_or_else(|payload| {
                 Outcome::Error(file_error(&f.display, None, f.kind.name(), &ReadError::Panic(panic_message(payload.as_ref()))))
             });
             bar.inc(1);
             match outcome {
-                Outcome::Pieces(v) => pieces.lock().unwrap().extend(v),
+                Outcome::Pieces(v) => {
+                    let encoded: Vec<_> = v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, pc)| (group_key(&pc.extracted, n * 100_000 + i), pc.source.file.clone(), store::encode(pc)))
+                        .collect();
+                    pieces.lock().unwrap().extend(encoded);
+                }
                 Outcome::Error(e) => errors.lock().unwrap().push(e),
             }
         })
     });
-    let pieces = pieces.into_inner().unwrap();
     bar.finish_and_clear();
     file_errors.extend(errors.into_inner().unwrap());
     file_errors.sort_by(|a, b| a.file.cmp(&b.file));
 
-    let mut decls = assemble(p, pieces);
-    pool.install(|| check_all(p, &mut decls));
+    // assemble + per-declaration rules, one group at a time, in parallel; keep the encoded
+    // declaration and the small view the cross rules need
+    let mut pieces = pieces.into_inner().unwrap();
+    pieces.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut groups: Vec<(String, Vec<Box<[u8]>>)> = Vec::new();
+    for (key, _, blob) in pieces {
+        match groups.last_mut() {
+            Some((k, v)) if *k == key => v.push(blob),
+            _ => groups.push((key, vec![blob])),
+        }
+    }
+    let checked: Vec<(Box<[u8]>, CrossView, Verdict)> = pool.install(|| {
+        groups
+            .into_par_iter()
+            .map(|(key, blobs)| {
+                let group: Vec<Piece> = blobs.iter().map(|b| store::decode(b)).collect();
+                let mut d = merge(p, key, group);
+                check_one(p, &mut d);
+                finish(&mut d);
+                (store::encode(&d), CrossView::of(&d), d.verdict)
+            })
+            .collect()
+    });
+    let mut blobs = Vec::with_capacity(checked.len());
+    let mut views = Vec::with_capacity(checked.len());
+    let mut verdicts = Vec::with_capacity(checked.len());
+    for (b, v, verdict) in checked {
+        blobs.push(b);
+        views.push(v);
+        verdicts.push(verdict);
+    }
+    let mut store = Store::from_blobs(blobs);
+
+    // reduce: the cross-declaration rules over the small views
+    let mut extra: std::collections::BTreeMap<usize, Vec<crate::model::Finding>> = Default::default();
+    for (i, f) in pool.install(|| cross_findings(p, &views)) {
+        extra.entry(i).or_default().push(f);
+    }
+    for (i, found) in extra {
+        let mut d = store.get(i);
+        d.findings.extend(found);
+        finish(&mut d);
+        verdicts[i] = d.verdict;
+        store.set(i, &d);
+    }
     RunResult {
-        decls,
+        store,
+        verdicts,
         file_errors,
         skipped: walk.skipped,
         files_seen: walk.files.len(),

@@ -10,9 +10,42 @@ use crate::model::{Declaration, Finding};
 pub type CrossFindings = Vec<(usize, Finding)>;
 
 /// A rule over the whole batch.
-pub type CrossRule = fn(&Pipeline, &[Declaration]) -> CrossFindings;
+pub type CrossRule = fn(&Pipeline, &[CrossView]) -> CrossFindings;
 
-pub fn undertaker_limits(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
+/// What the cross-declaration rules need of a declaration, and nothing more: the batch keeps
+/// these small views in memory instead of whole declarations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrossView {
+    pub key: String,
+    pub legacy: bool,
+    pub event_name: Option<String>,
+    pub unit_name: Option<String>,
+    pub credit_code: Option<String>,
+    pub account: Option<String>,
+    /// (undertaker, host_location) per item
+    pub items: Vec<(Option<String>, Option<String>)>,
+}
+
+impl CrossView {
+    pub fn of(d: &Declaration) -> CrossView {
+        let t = |k: &str| d.text(k).map(str::to_string);
+        CrossView {
+            key: d.key.clone(),
+            legacy: d.legacy,
+            event_name: t("event_name"),
+            unit_name: t("unit_name"),
+            credit_code: t("credit_code"),
+            account: t("account"),
+            items: d
+                .items
+                .iter()
+                .map(|it| (it.text("undertaker").map(str::to_string), it.text("host_location").map(str::to_string)))
+                .collect(),
+        }
+    }
+}
+
+pub fn undertaker_limits(p: &Pipeline, decls: &[CrossView]) -> CrossFindings {
     let r = &p.rules.undertaker_limits;
     // undertaker → (events, item count, declarations, display name)
     let mut by: BTreeMap<String, (BTreeSet<String>, usize, BTreeSet<usize>, String)> = BTreeMap::new();
@@ -20,9 +53,9 @@ pub fn undertaker_limits(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
         if d.legacy {
             continue;
         }
-        let event = d.text("event_name").map(normalize_label).unwrap_or_else(|| format!("#{}", d.key));
-        for item in &d.items {
-            let Some(u) = item.text("undertaker") else { continue };
+        let event = d.event_name.as_deref().map(normalize_label).unwrap_or_else(|| format!("#{}", d.key));
+        for (undertaker, _) in &d.items {
+            let Some(u) = undertaker.as_deref() else { continue };
             let e = by.entry(normalize_label(u)).or_insert_with(|| Default::default());
             e.0.insert(event.clone());
             e.1 += 1;
@@ -60,7 +93,7 @@ pub fn undertaker_limits(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
     out
 }
 
-pub fn host_locations(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
+pub fn host_locations(p: &Pipeline, decls: &[CrossView]) -> CrossFindings {
     let r = &p.rules.host_locations;
     // event → (locations, declarations, display name)
     let mut by: BTreeMap<String, (BTreeSet<String>, BTreeSet<usize>, String)> = BTreeMap::new();
@@ -68,14 +101,14 @@ pub fn host_locations(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
         if d.legacy {
             continue;
         }
-        let Some(event) = d.text("event_name") else { continue };
+        let Some(event) = d.event_name.as_deref() else { continue };
         let e = by.entry(normalize_label(event)).or_insert_with(|| Default::default());
         e.1.insert(di);
         if e.2.is_empty() {
             e.2 = event.to_string();
         }
-        for item in &d.items {
-            if let Some(loc) = item.text("host_location") {
+        for (_, loc) in &d.items {
+            if let Some(loc) = loc {
                 e.0.insert(normalize_label(loc));
             }
         }
@@ -108,18 +141,18 @@ pub fn host_locations(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
     out
 }
 
-pub fn one_account(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
+pub fn one_account(p: &Pipeline, decls: &[CrossView]) -> CrossFindings {
     let r = &p.rules.one_account;
     // unit → (accounts, declarations, display name)
     let mut by: BTreeMap<String, (BTreeSet<String>, BTreeSet<usize>, String)> = BTreeMap::new();
     for (di, d) in decls.iter().enumerate() {
-        let Some(account) = d.text("account") else { continue };
-        let Some(unit) = d.text("credit_code").or_else(|| d.text("unit_name")) else { continue };
+        let Some(account) = d.account.as_deref() else { continue };
+        let Some(unit) = d.credit_code.as_deref().or(d.unit_name.as_deref()) else { continue };
         let e = by.entry(normalize_label(unit)).or_insert_with(|| Default::default());
         e.0.insert(account.to_string());
         e.1.insert(di);
         if e.2.is_empty() {
-            e.2 = d.text("unit_name").unwrap_or(unit).to_string();
+            e.2 = d.unit_name.as_deref().unwrap_or(unit).to_string();
         }
     }
     let mut out = Vec::new();
@@ -137,7 +170,7 @@ pub fn one_account(p: &Pipeline, decls: &[Declaration]) -> CrossFindings {
                     r.severity,
                     format!("申报单位“{name}”使用了{}个平台账号（{}），应一个单位一个账号；涉及申报：{}", accounts.len(), list.join("、"), ids.join("、")),
                 )
-                .at("account", decls[di].get("account")),
+                .at("account", None),
             ));
         }
     }

@@ -8,17 +8,23 @@ pub mod single;
 use rayon::prelude::*;
 
 use crate::config::Pipeline;
+pub use cross::CrossView;
 use crate::model::{field_label, Declaration, Finding, Severity, Verdict};
 
 /// Runs every rule over the batch and sets each declaration's verdict.
 pub fn check_all(p: &Pipeline, decls: &mut [Declaration]) {
     decls.par_iter_mut().for_each(|d| check_one(p, d));
-    let cross_rules: [cross::CrossRule; 3] = [cross::undertaker_limits, cross::host_locations, cross::one_account];
-    let found: Vec<(usize, Finding)> = cross_rules.par_iter().flat_map(|rule| rule(p, decls)).collect();
-    for (i, f) in found {
+    let views: Vec<CrossView> = decls.iter().map(CrossView::of).collect();
+    for (i, f) in cross_findings(p, &views) {
         decls[i].findings.push(f);
     }
     decls.par_iter_mut().for_each(finish);
+}
+
+/// The cross-declaration rules (the reduce step), by declaration index.
+pub fn cross_findings(p: &Pipeline, decls: &[CrossView]) -> Vec<(usize, Finding)> {
+    let cross_rules: [cross::CrossRule; 3] = [cross::undertaker_limits, cross::host_locations, cross::one_account];
+    cross_rules.par_iter().flat_map(|rule| rule(p, decls)).collect()
 }
 
 /// The per-declaration rules, with the low-confidence guard: a rule that needs a field read
@@ -71,7 +77,7 @@ pub fn check_one(p: &Pipeline, d: &mut Declaration) {
 }
 
 /// Orders the findings (worst first, by rule), drops exact duplicates, sets the verdict.
-fn finish(d: &mut Declaration) {
+pub fn finish(d: &mut Declaration) {
     d.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)).then(a.item.cmp(&b.item)));
     d.findings.dedup();
     d.verdict = Verdict::from_findings(&d.findings);

@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Declaration, FileError, Severity};
+use crate::model::{FileError, Severity};
+use crate::store::Store;
 
 use super::{csv_safe, header_text, messages, source_list};
 
@@ -34,10 +35,12 @@ pub(crate) const REVIEW_HEADERS: &[&str] = &[
     "来源文件",
 ];
 
-pub(crate) fn write_review<W: Write>(w: &mut W, decls: &[Declaration]) -> io::Result<()> {
+/// One row per declaration, decoded from the store one at a time.
+pub(crate) fn write_review<W: Write>(w: &mut W, store: &Store) -> io::Result<()> {
     let mut out = excel_writer(w)?;
     out.write_record(REVIEW_HEADERS)?;
-    for d in decls {
+    for d in store.iter() {
+        let d = &d;
         let text = |key: &str| csv_safe(&header_text(d, key)).into_owned();
         let joined = |sev: Severity| csv_safe(&messages(d, sev).join("；")).into_owned();
         out.write_record([

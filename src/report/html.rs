@@ -4,15 +4,19 @@
 //! declaration, the files that could not be read and the files that were skipped.
 //!
 //! Every piece of text that comes from the input goes through `esc`.
+//!
+//! The page is written straight to the output as it is produced, never held whole: a first
+//! pass over the store gathers the summary counts, later passes write the list and the
+//! details blocks one declaration at a time.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::model::{
     field_label, Declaration, Field, FileError, Finding, Method, Provenance, Severity, Verdict,
     HEADER_FIELDS, ITEM_FIELDS,
 };
+use crate::store::Store;
 
 use super::{is_sheet_kind, main_findings, place_zh, rule_name_zh, RunSummary, RULE_ORDER};
 
@@ -145,58 +149,47 @@ fn verdict_index(v: Verdict) -> usize {
     }
 }
 
-fn tally_by(decls: &[Declaration], key: &str) -> Vec<(String, Tally)> {
-    let mut m: BTreeMap<String, Tally> = BTreeMap::new();
-    for d in decls {
-        let name = d
-            .fields
-            .get(key)
-            .map(|f| f.value.to_string())
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "（未识别）".to_string());
-        let t = m.entry(name).or_default();
-        t.total += 1;
-        t.by[verdict_index(d.verdict)] += 1;
-    }
-    let mut v: Vec<(String, Tally)> = m.into_iter().collect();
-    v.sort_by(|a, b| b.1.total.cmp(&a.1.total).then_with(|| a.0.cmp(&b.0)));
-    v
+/// Per rule: findings by severity (return, review, info) and how many declarations it touches.
+#[derive(Default)]
+struct RuleTally {
+    sev: [usize; 3],
+    decls: usize,
 }
 
-fn tally_table(h: &mut String, title: &str, rows: &[(String, Tally)]) {
-    let _ = write!(
-        h,
-        "<div><h4>{}</h4><table><thead><tr><th>{}</th><th class=\"n\">合计</th>\
-         <th class=\"n\">通过</th><th class=\"n\">复核</th><th class=\"n\">退回</th></tr></thead><tbody>",
-        esc(title),
-        esc(title.trim_start_matches("按")),
-    );
-    for (name, t) in rows {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            esc(name),
-            t.total,
-            t.by[0],
-            t.by[1],
-            t.by[2]
-        );
-    }
-    h.push_str("</tbody></table></div>");
+/// What the head and the summary tables need, gathered in a first pass over the store:
+/// only counts, never a declaration.
+#[derive(Default)]
+struct Summary {
+    decls: usize,
+    /// declarations by verdict (pass, review, return)
+    verdicts: [usize; 3],
+    items: usize,
+    by_category: BTreeMap<String, Tally>,
+    by_supervisor: BTreeMap<String, Tally>,
+    rules: BTreeMap<String, RuleTally>,
 }
 
-/// Per rule: findings by severity and how many declarations it touches.
-fn rule_table(h: &mut String, decls: &[Declaration]) {
-    #[derive(Default)]
-    struct R {
-        sev: [usize; 3],
-        decls: usize,
+impl Summary {
+    fn gather(store: &Store) -> Summary {
+        let mut s = Summary::default();
+        for d in store.iter() {
+            s.add(&d);
+        }
+        s
     }
-    let mut m: BTreeMap<&str, R> = BTreeMap::new();
-    for d in decls {
+
+    fn add(&mut self, d: &Declaration) {
+        self.decls += 1;
+        self.verdicts[verdict_index(d.verdict)] += 1;
+        self.items += d.items.len();
+        tally_add(&mut self.by_category, d, "category");
+        tally_add(&mut self.by_supervisor, d, "supervisor");
         let mut seen: Vec<&str> = Vec::new();
         for f in &d.findings {
-            let r = m.entry(f.rule.as_str()).or_default();
+            let r = match self.rules.get_mut(f.rule.as_str()) {
+                Some(r) => r,
+                None => self.rules.entry(f.rule.to_string()).or_default(),
+            };
             r.sev[match f.severity {
                 Severity::Return => 0,
                 Severity::Review => 1,
@@ -208,7 +201,53 @@ fn rule_table(h: &mut String, decls: &[Declaration]) {
             }
         }
     }
-    let mut rules: Vec<(&str, R)> = m.into_iter().collect();
+}
+
+/// Counts a declaration under its value of `key` (category, supervisor), by verdict.
+fn tally_add(m: &mut BTreeMap<String, Tally>, d: &Declaration, key: &str) {
+    let name = d
+        .fields
+        .get(key)
+        .map(|f| f.value.to_string())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "（未识别）".to_string());
+    let t = m.entry(name).or_default();
+    t.total += 1;
+    t.by[verdict_index(d.verdict)] += 1;
+}
+
+/// The tallies, most declarations first, then by name.
+fn tally_sorted(m: &BTreeMap<String, Tally>) -> Vec<(&str, &Tally)> {
+    let mut v: Vec<(&str, &Tally)> = m.iter().map(|(k, t)| (k.as_str(), t)).collect();
+    v.sort_by(|a, b| b.1.total.cmp(&a.1.total).then_with(|| a.0.cmp(b.0)));
+    v
+}
+
+fn tally_table<W: Write>(h: &mut W, title: &str, rows: &[(&str, &Tally)]) -> io::Result<()> {
+    write!(
+        h,
+        "<div><h4>{}</h4><table><thead><tr><th>{}</th><th class=\"n\">合计</th>\
+         <th class=\"n\">通过</th><th class=\"n\">复核</th><th class=\"n\">退回</th></tr></thead><tbody>",
+        esc(title),
+        esc(title.trim_start_matches("按")),
+    )?;
+    for (name, t) in rows {
+        write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(name),
+            t.total,
+            t.by[0],
+            t.by[1],
+            t.by[2]
+        )?;
+    }
+    h.write_all("</tbody></table></div>".as_bytes())
+}
+
+/// Per rule: findings by severity and how many declarations it touches.
+fn rule_table<W: Write>(h: &mut W, rules: &BTreeMap<String, RuleTally>) -> io::Result<()> {
+    let mut rules: Vec<(&str, &RuleTally)> = rules.iter().map(|(k, r)| (k.as_str(), r)).collect();
     let pos = |r: &str| {
         RULE_ORDER
             .iter()
@@ -216,15 +255,16 @@ fn rule_table(h: &mut String, decls: &[Declaration]) {
             .unwrap_or(usize::MAX)
     };
     rules.sort_by(|a, b| pos(a.0).cmp(&pos(b.0)).then_with(|| a.0.cmp(b.0)));
-    h.push_str(
+    h.write_all(
         "<div><h4>按审核规则</h4><table><thead><tr><th>规则</th><th>规则编号</th>\
-         <th class=\"n\">涉及申报</th><th class=\"n\">退回</th><th class=\"n\">复核</th><th class=\"n\">提示</th></tr></thead><tbody>",
-    );
+         <th class=\"n\">涉及申报</th><th class=\"n\">退回</th><th class=\"n\">复核</th><th class=\"n\">提示</th></tr></thead><tbody>"
+            .as_bytes(),
+    )?;
     if rules.is_empty() {
-        h.push_str("<tr><td colspan=\"6\" class=\"muted\">没有发现问题</td></tr>");
+        h.write_all("<tr><td colspan=\"6\" class=\"muted\">没有发现问题</td></tr>".as_bytes())?;
     }
     for (rule, r) in &rules {
-        let _ = write!(
+        write!(
             h,
             "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(rule_name_zh(rule)),
@@ -233,9 +273,9 @@ fn rule_table(h: &mut String, decls: &[Declaration]) {
             r.sev[0],
             r.sev[1],
             r.sev[2]
-        );
+        )?;
     }
-    h.push_str("</tbody></table></div>");
+    h.write_all("</tbody></table></div>".as_bytes())
 }
 
 /// Where a field was read: "[1] 第2页 · OCR识别" (plain text, not escaped; [n] is the
@@ -330,30 +370,29 @@ fn finding_loc(d: &Declaration, f: &Finding) -> String {
     parts.join(" · ")
 }
 
-fn findings_list(h: &mut String, d: &Declaration) {
+fn findings_list<W: Write>(h: &mut W, d: &Declaration) -> io::Result<()> {
     if d.findings.is_empty() {
-        h.push_str("<p class=\"muted\">未发现问题。</p>");
-        return;
+        return h.write_all("<p class=\"muted\">未发现问题。</p>".as_bytes());
     }
     let mut fs: Vec<&Finding> = d.findings.iter().collect();
     fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    h.push_str("<ul class=\"fl\">");
+    h.write_all("<ul class=\"fl\">".as_bytes())?;
     for f in fs {
         let loc = finding_loc(d, f);
-        let _ = write!(
+        write!(
             h,
             "<li><span class=\"b {}\">{}</span> 【{}】{}",
             severity_class(f.severity),
             f.severity.label_zh(),
             esc(rule_name_zh(&f.rule)),
             esc(&f.message)
-        );
+        )?;
         if !loc.is_empty() {
-            let _ = write!(h, "<span class=\"loc\">{loc}</span>");
+            write!(h, "<span class=\"loc\">{loc}</span>")?;
         }
-        h.push_str("</li>");
+        h.write_all("</li>".as_bytes())?;
     }
-    h.push_str("</ul>");
+    h.write_all("</ul>".as_bytes())
 }
 
 /// A table cell with a value; low confidence is highlighted, and where the value came from
@@ -380,8 +419,8 @@ fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>) -> String
     }
 }
 
-fn details_block(h: &mut String, i: usize, d: &Declaration) {
-    let _ = write!(
+fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<()> {
+    write!(
         h,
         "<details class=\"d\" id=\"d{i}\"><summary><span class=\"b {}\">{}</span> {} · {} · {}</summary>",
         verdict_class(d.verdict),
@@ -389,15 +428,15 @@ fn details_block(h: &mut String, i: usize, d: &Declaration) {
         shown_id(d),
         esc(d.text("unit_name").unwrap_or("（申报单位未识别）")),
         esc(d.text("event_name").unwrap_or("（赛事名称未识别）")),
-    );
+    )?;
 
-    h.push_str("<h4>审核意见</h4>");
-    findings_list(h, d);
+    h.write_all("<h4>审核意见</h4>".as_bytes())?;
+    findings_list(h, d)?;
 
-    h.push_str("<h4>来源文件</h4><ol class=\"fl\">");
+    h.write_all("<h4>来源文件</h4><ol class=\"fl\">".as_bytes())?;
     for s in &d.sources {
         let unit = if is_sheet_kind(&s.kind) { "行" } else { "页" };
-        let _ = write!(
+        write!(
             h,
             "<li><span class=\"path\">{}</span> <span class=\"src\">{}{}{}</span></li>",
             esc(&s.file),
@@ -409,27 +448,27 @@ fn details_block(h: &mut String, i: usize, d: &Declaration) {
                 let short: String = s.sha256.chars().take(16).collect();
                 format!("，SHA-256 {}", esc(&short))
             },
-        );
+        )?;
     }
-    h.push_str("</ol>");
+    h.write_all("</ol>".as_bytes())?;
     let usual = usual_where(d);
-    h.push_str("<h4>基本信息</h4>");
+    h.write_all("<h4>基本信息</h4>".as_bytes())?;
     if let Some(u) = &usual {
-        let _ = write!(h, "<p class=\"src\">除注明外，内容读自 {}</p>", esc(u));
+        write!(h, "<p class=\"src\">除注明外，内容读自 {}</p>", esc(u))?;
     }
-    h.push_str("<table><tbody>");
+    h.write_all("<table><tbody>".as_bytes())?;
     let mut unread: Vec<&str> = Vec::new();
     for (key, _, label) in HEADER_FIELDS {
         match d.fields.get(*key) {
             None => unread.push(label),
             Some(f) => {
-                let _ = write!(h, "<tr><th>{}</th>", esc(label));
+                write!(h, "<tr><th>{}</th>", esc(label))?;
                 let class = if f.prov.confidence < 0.8 {
                     " class=\"low\""
                 } else {
                     ""
                 };
-                let _ = write!(h, "<td{class}>{}", esc(&f.value.to_string()));
+                write!(h, "<td{class}>{}", esc(&f.value.to_string()))?;
                 let w = where_text(d, &f.prov);
                 let mut note = if usual.as_deref() == Some(w.as_str()) {
                     String::new()
@@ -444,38 +483,38 @@ fn details_block(h: &mut String, i: usize, d: &Declaration) {
                     note.push_str(&q);
                 }
                 if !note.is_empty() {
-                    let _ = write!(h, " <span class=\"src\">（{}）</span>", esc(&note));
+                    write!(h, " <span class=\"src\">（{}）</span>", esc(&note))?;
                 }
-                h.push_str("</td></tr>");
+                h.write_all("</td></tr>".as_bytes())?;
             }
         }
     }
-    h.push_str("</tbody></table>");
+    h.write_all("</tbody></table>".as_bytes())?;
     if !unread.is_empty() {
-        let _ = write!(
+        write!(
             h,
             "<p class=\"src\">未读取到：{}</p>",
             esc(&unread.join("、"))
-        );
+        )?;
     }
 
-    let _ = write!(h, "<h4>竞赛项目（{}项）</h4>", d.items.len());
+    write!(h, "<h4>竞赛项目（{}项）</h4>", d.items.len())?;
     if d.items.is_empty() {
-        h.push_str("<p class=\"muted\">未读取到竞赛项目。</p>");
+        h.write_all("<p class=\"muted\">未读取到竞赛项目。</p>".as_bytes())?;
     } else {
-        h.push_str("<table><thead><tr><th>#</th>");
+        h.write_all("<table><thead><tr><th>#</th>".as_bytes())?;
         for (_, _, label) in ITEM_FIELDS {
-            let _ = write!(h, "<th>{}</th>", esc(label));
+            write!(h, "<th>{}</th>", esc(label))?;
         }
-        h.push_str("</tr></thead><tbody>");
+        h.write_all("</tr></thead><tbody>".as_bytes())?;
         for (n, item) in d.items.iter().enumerate() {
-            let _ = write!(h, "<tr><td class=\"n\">{}</td>", n + 1);
+            write!(h, "<tr><td class=\"n\">{}</td>", n + 1)?;
             for (key, _, _) in ITEM_FIELDS {
-                h.push_str(&value_cell(d, item.fields.get(*key), usual.as_deref()));
+                h.write_all(value_cell(d, item.fields.get(*key), usual.as_deref()).as_bytes())?;
             }
-            h.push_str("</tr>");
+            h.write_all("</tr>".as_bytes())?;
         }
-        h.push_str("</tbody></table>");
+        h.write_all("</tbody></table>".as_bytes())?;
     }
 
     let seal = &d.seal;
@@ -484,7 +523,7 @@ fn details_block(h: &mut String, i: usize, d: &Declaration) {
         Some(false) => no.to_string(),
         None => "未判断".to_string(),
     };
-    let _ = write!(
+    write!(
         h,
         "<h4>公章</h4><p>{}；印文：{}；与申报单位一致：{}{}</p>",
         yn(seal.present, "有公章", "未发现公章"),
@@ -496,14 +535,14 @@ fn details_block(h: &mut String, i: usize, d: &Declaration) {
         seal.confidence
             .map(|c| format!("；置信度 {:.0}%", c * 100.0))
             .unwrap_or_default(),
-    );
+    )?;
 
     if !d.disagreements.is_empty() {
-        h.push_str("<h4>表单与汇总表不一致</h4><table><thead><tr><th>字段</th><th>盖章表单</th><th>汇总表</th></tr></thead><tbody>");
+        h.write_all("<h4>表单与汇总表不一致</h4><table><thead><tr><th>字段</th><th>盖章表单</th><th>汇总表</th></tr></thead><tbody>".as_bytes())?;
         for x in &d.disagreements {
             let mut name = String::new();
             if let Some(i) = x.item {
-                let _ = write!(name, "项目{} · ", i + 1);
+                name.push_str(&format!("项目{} · ", i + 1));
             }
             let label = field_label(&x.field);
             name.push_str(if label.is_empty() { &x.field } else { label });
@@ -515,27 +554,27 @@ fn details_block(h: &mut String, i: usize, d: &Declaration) {
                 ),
                 None => "<span class=\"na\">—</span>".to_string(),
             };
-            let _ = write!(
+            write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&name),
                 side(&x.form),
                 side(&x.sheet)
-            );
+            )?;
         }
-        h.push_str("</tbody></table>");
+        h.write_all("</tbody></table>".as_bytes())?;
     }
 
     if d.legacy {
-        let _ = write!(
+        write!(
             h,
             "<p class=\"muted\">历史纸质材料（{}年）迁移记录。</p>",
             d.year
                 .map(|y| y.to_string())
                 .unwrap_or_else(|| "年份不详".to_string())
-        );
+        )?;
     }
-    h.push_str("</details>\n");
+    h.write_all("</details>\n".as_bytes())
 }
 
 /// The "主要问题" cell: the worst finding, and how many more.
@@ -546,69 +585,72 @@ fn main_problem(d: &Declaration) -> String {
         Some(f) => {
             let mut s = esc(&f.message);
             if fs.len() > 1 {
-                let _ = write!(s, "<span class=\"muted\">（另有{}项）</span>", fs.len() - 1);
+                s.push_str(&format!(
+                    "<span class=\"muted\">（另有{}项）</span>",
+                    fs.len() - 1
+                ));
             }
             s
         }
     }
 }
 
-pub(crate) fn render(
+/// Writes the page straight to `h`, never holding it whole. The store is read three times,
+/// one declaration at a time: first for the summary counts (`Summary`, only tallies), then
+/// for the list, then for the details blocks.
+pub(crate) fn write_report<W: Write>(
+    h: &mut W,
     run: &RunSummary,
-    decls: &[Declaration],
+    store: &Store,
     file_errors: &[FileError],
     skipped: &[String],
-) -> String {
-    let mut h = String::with_capacity(4096 + decls.len() * 3000);
-    let count = |v: Verdict| decls.iter().filter(|d| d.verdict == v).count();
-    let (n_pass, n_review, n_return) = (
-        count(Verdict::Pass),
-        count(Verdict::Review),
-        count(Verdict::Return),
-    );
-    let n_items: usize = decls.iter().map(|d| d.items.len()).sum();
+) -> io::Result<()> {
+    let sum = Summary::gather(store);
+    let n_decls = sum.decls;
+    let [n_pass, n_review, n_return] = sum.verdicts;
+    let n_items = sum.items;
 
     let title = if run.pipeline_name.is_empty() {
         "申报材料审核报告".to_string()
     } else {
         format!("申报材料审核报告 — {}", run.pipeline_name)
     };
-    let _ = write!(
+    write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{}</title><style>{CSS}</style></head><body>\n",
         esc(&title)
-    );
+    )?;
 
     // head: what was run, when, on what
-    let _ = write!(h, "<header><h1>申报材料审核报告</h1>");
+    write!(h, "<header><h1>申报材料审核报告</h1>")?;
     if !run.pipeline_name.is_empty() || !run.pipeline_path.is_empty() {
-        let _ = write!(
+        write!(
             h,
             "<p class=\"meta\">审核流程：<b>{}</b> <code>{}</code></p>",
             esc(&run.pipeline_name),
             esc(&run.pipeline_path)
-        );
+        )?;
     }
-    let _ = write!(
+    write!(
         h,
         "<p class=\"meta\">运行时间：{} 至 {}（用时 {:.1} 秒） · shenbao {}</p>",
         esc(&run.started),
         esc(&run.finished),
         run.elapsed_secs,
         esc(&run.version)
-    );
+    )?;
     if !run.inputs.is_empty() {
         let inputs: Vec<String> = run.inputs.iter().map(|s| esc(s)).collect();
-        let _ = write!(
+        write!(
             h,
             "<p class=\"meta\">输入：<code>{}</code>（共发现文件 {} 个）</p>",
             inputs.join("</code>、<code>"),
             run.files_seen
-        );
+        )?;
     }
-    let _ = write!(
+    write!(
         h,
         "<div class=\"cards\">\
          <div class=\"card\">申报材料<b>{}</b>份</div>\
@@ -618,63 +660,66 @@ pub(crate) fn render(
          <div class=\"card\">竞赛项目<b>{n_items}</b>个</div>\
          <div class=\"card\">无法读取的文件<b>{}</b>个</div>\
          <div class=\"card\">未处理的文件<b>{}</b>个</div></div>",
-        decls.len(),
+        n_decls,
         file_errors.len(),
         skipped.len()
-    );
-    h.push_str(
+    )?;
+    h.write_all(
         "<nav><a href=\"#summary\">汇总</a><a href=\"#list\">申报清单</a>\
          <a href=\"#details\">逐份详情</a><a href=\"#errors\">无法读取的文件</a>\
-         <a href=\"#skipped\">未处理的文件</a></nav></header>\n",
-    );
+         <a href=\"#skipped\">未处理的文件</a></nav></header>\n"
+            .as_bytes(),
+    )?;
 
     // summary tables
-    h.push_str("<section id=\"summary\"><h2>汇总</h2><div class=\"grid\">");
-    let _ = write!(
+    h.write_all("<section id=\"summary\"><h2>汇总</h2><div class=\"grid\">".as_bytes())?;
+    write!(
         h,
         "<div><h4>按审核结论</h4><table><thead><tr><th>结论</th><th class=\"n\">份数</th></tr></thead><tbody>\
          <tr><td><span class=\"b pass\">通过</span></td><td class=\"n\">{n_pass}</td></tr>\
          <tr><td><span class=\"b review\">复核</span></td><td class=\"n\">{n_review}</td></tr>\
          <tr><td><span class=\"b return\">退回</span></td><td class=\"n\">{n_return}</td></tr>\
          <tr><th>合计</th><th class=\"n\">{}</th></tr></tbody></table></div>",
-        decls.len()
-    );
-    let by_category = tally_by(decls, "category");
-    tally_table(&mut h, "按赛事类别", &by_category);
-    tally_table(&mut h, "按主管部门", &tally_by(decls, "supervisor"));
-    rule_table(&mut h, decls);
-    h.push_str("</div></section>\n");
+        n_decls
+    )?;
+    let by_category = tally_sorted(&sum.by_category);
+    tally_table(h, "按赛事类别", &by_category)?;
+    tally_table(h, "按主管部门", &tally_sorted(&sum.by_supervisor))?;
+    rule_table(h, &sum.rules)?;
+    h.write_all("</div></section>\n".as_bytes())?;
 
     // the list
-    h.push_str("<section id=\"list\"><h2>申报清单</h2>");
-    h.push_str(
+    h.write_all("<section id=\"list\"><h2>申报清单</h2>".as_bytes())?;
+    h.write_all(
         "<div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"搜索：编号、单位、赛事、问题……\">\
          <select id=\"fv\"><option value=\"\">全部结论</option><option value=\"pass\">通过</option>\
          <option value=\"review\">复核</option><option value=\"return\">退回</option></select>\
-         <select id=\"fc\"><option value=\"\">全部赛事类别</option>",
-    );
+         <select id=\"fc\"><option value=\"\">全部赛事类别</option>"
+            .as_bytes(),
+    )?;
     for (name, _) in &by_category {
-        if name != "（未识别）" {
-            let _ = write!(h, "<option value=\"{0}\">{0}</option>", esc(name));
+        if *name != "（未识别）" {
+            write!(h, "<option value=\"{0}\">{0}</option>", esc(name))?;
         }
     }
-    let _ = write!(
+    write!(
         h,
         "</select><span>显示 <b id=\"cnt\">{}</b> / {} 份（点击表头排序，点击编号查看详情）</span></div>",
-        decls.len(),
-        decls.len()
-    );
-    h.push_str(
+        n_decls, n_decls
+    )?;
+    h.write_all(
         "<table><thead><tr><th>申报编号</th><th>申报单位</th><th>赛事名称</th><th>赛事类别</th>\
-         <th class=\"n\" data-t=\"n\">项目数</th><th data-t=\"n\">结论</th><th>主要问题</th></tr></thead><tbody>\n",
-    );
-    for (i, d) in decls.iter().enumerate() {
-        let _ = write!(
+         <th class=\"n\" data-t=\"n\">项目数</th><th data-t=\"n\">结论</th><th>主要问题</th></tr></thead><tbody>\n"
+            .as_bytes(),
+    )?;
+    let mut listed = 0usize;
+    for (i, d) in store.iter().enumerate() {
+        write!(
             h,
             "<tr data-v=\"{}\"><td><a href=\"#d{i}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"n\">{}</td><td data-s=\"{}\"><span class=\"b {}\">{}</span></td><td>{}</td></tr>",
             d.verdict.as_str(),
-            shown_id(d),
+            shown_id(&d),
             esc(d.text("unit_name").unwrap_or("")),
             esc(d.text("event_name").unwrap_or("")),
             esc(d.text("category").unwrap_or("")),
@@ -682,80 +727,73 @@ pub(crate) fn render(
             verdict_index(d.verdict),
             verdict_class(d.verdict),
             d.verdict.label_zh(),
-            main_problem(d)
-        );
-        h.push('\n');
+            main_problem(&d)
+        )?;
+        h.write_all(b"\n")?;
+        listed += 1;
     }
-    if decls.is_empty() {
-        h.push_str("<tr><td colspan=\"7\" class=\"muted\">没有读取到申报材料。</td></tr>");
+    if listed == 0 {
+        h.write_all(
+            "<tr><td colspan=\"7\" class=\"muted\">没有读取到申报材料。</td></tr>".as_bytes(),
+        )?;
     }
-    h.push_str("</tbody></table></section>\n");
+    h.write_all("</tbody></table></section>\n".as_bytes())?;
 
     // one closed block per declaration
-    h.push_str("<section id=\"details\"><h2>逐份详情</h2>\n");
-    for (i, d) in decls.iter().enumerate() {
-        details_block(&mut h, i, d);
+    h.write_all("<section id=\"details\"><h2>逐份详情</h2>\n".as_bytes())?;
+    for (i, d) in store.iter().enumerate() {
+        details_block(h, i, &d)?;
     }
-    h.push_str("</section>\n");
+    h.write_all("</section>\n".as_bytes())?;
 
     // files that could not be read
-    let _ = write!(
+    write!(
         h,
         "<section id=\"errors\"><h2>无法读取的文件（{}个）</h2>",
         file_errors.len()
-    );
+    )?;
     if file_errors.is_empty() {
-        h.push_str("<p class=\"muted\">所有文件均已读取。</p>");
+        h.write_all("<p class=\"muted\">所有文件均已读取。</p>".as_bytes())?;
     } else {
-        h.push_str(
+        h.write_all(
             "<p>以下文件未能读取，其内容未参与审核，请联系申报单位重新提交或人工查看。</p>\
-             <table><thead><tr><th>文件</th><th>原因</th><th>技术详情</th></tr></thead><tbody>",
-        );
+             <table><thead><tr><th>文件</th><th>原因</th><th>技术详情</th></tr></thead><tbody>"
+                .as_bytes(),
+        )?;
         for e in file_errors {
-            let _ = write!(
+            write!(
                 h,
                 "<tr><td class=\"path\">{}</td><td>{}</td><td class=\"src\">{}：{}</td></tr>",
                 esc(&e.file),
                 esc(&e.message),
                 esc(&e.code),
                 esc(&e.detail)
-            );
+            )?;
         }
-        h.push_str("</tbody></table>");
+        h.write_all("</tbody></table>".as_bytes())?;
     }
-    h.push_str("</section>\n");
+    h.write_all("</section>\n".as_bytes())?;
 
     // files that are not declaration documents
-    let _ = write!(
+    write!(
         h,
         "<section id=\"skipped\"><h2>未处理的文件（非申报材料，{}个）</h2>",
         skipped.len()
-    );
+    )?;
     if skipped.is_empty() {
-        h.push_str("<p class=\"muted\">无。</p>");
+        h.write_all("<p class=\"muted\">无。</p>".as_bytes())?;
     } else {
-        let _ = write!(
+        write!(
             h,
             "<details class=\"d\"><summary>这些文件不是PDF、图片或表格，已跳过（共{}个，点击展开）</summary><ul class=\"fl\">",
             skipped.len()
-        );
+        )?;
         for s in skipped {
-            let _ = write!(h, "<li class=\"path\">{}</li>", esc(s));
+            write!(h, "<li class=\"path\">{}</li>", esc(s))?;
         }
-        h.push_str("</ul></details>");
+        h.write_all("</ul></details>".as_bytes())?;
     }
-    h.push_str("</section>\n");
+    h.write_all("</section>\n".as_bytes())?;
 
-    let _ = write!(h, "<script>{JS}</script>\n</body></html>\n");
-    h
-}
-
-pub(crate) fn write_report<W: Write>(
-    w: &mut W,
-    run: &RunSummary,
-    decls: &[Declaration],
-    file_errors: &[FileError],
-    skipped: &[String],
-) -> io::Result<()> {
-    w.write_all(render(run, decls, file_errors, skipped).as_bytes())
+    write!(h, "<script>{JS}</script>\n</body></html>\n")
 }

@@ -13,11 +13,12 @@ use crate::model::{
     Declaration, Disagreement, Field, FileError, Item, Provenance, Seal, SourceFile, HEADER_FIELDS,
     ITEM_FIELDS,
 };
+use crate::store::Store;
 
-/// One declaration per line.
-pub(crate) fn write_records<W: Write>(w: &mut W, decls: &[Declaration]) -> io::Result<()> {
-    for d in decls {
-        serde_json::to_writer(&mut *w, &Record(d))?;
+/// One declaration per line, decoded from the store one at a time.
+pub(crate) fn write_records<W: Write>(w: &mut W, store: &Store) -> io::Result<()> {
+    for d in store.iter() {
+        serde_json::to_writer(&mut *w, &Record(&d))?;
         w.write_all(b"\n")?;
     }
     Ok(())

@@ -7,6 +7,12 @@
 //! file (or a report that belongs to another run than the records beside it).
 //!
 //! This module only renders: findings and verdicts come from `check`.
+//!
+//! Peak memory does not grow with the batch: the declarations come from a `Store` that
+//! decodes one at a time, and every output is streamed to its (buffered) file. The HTML
+//! report first reads the store for the summary tallies only, then again to write the
+//! list and the details; the workbook uses rust_xlsxwriter's constant-memory worksheets
+//! (each row goes to a temporary file as the next one starts).
 
 mod atomic;
 mod csv;
@@ -22,6 +28,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::model::{Declaration, FileError, Finding, Severity, Value};
+use crate::store::Store;
 
 /// What the run was, for the head of the report. Plain data, filled by `pipeline`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -106,10 +113,13 @@ pub const OUTPUT_FILES: &[&str] = &[
 /// All files are staged under temporary names first; only when every one is complete are
 /// they renamed into place. On error the temporary files are removed and the previous
 /// outputs (if any) are left untouched.
+///
+/// The declarations are read from `store` one at a time (in several passes), never all at
+/// once, and every file is streamed to disk as it is produced.
 pub fn write_all(
     out_dir: &Path,
     run: &RunSummary,
-    decls: &[Declaration],
+    store: &Store,
     file_errors: &[FileError],
     skipped: &[String],
 ) -> Result<Vec<PathBuf>, ReportError> {
@@ -122,25 +132,25 @@ pub fn write_all(
     // removes their temporary files
     let mut staged = Vec::with_capacity(OUTPUT_FILES.len());
     staged.push(atomic::stage(out_dir, "records.jsonl", |w| {
-        jsonl::write_records(w, decls)
+        jsonl::write_records(w, store)
     })?);
     staged.push(atomic::stage(out_dir, "file-errors.jsonl", |w| {
         jsonl::write_file_errors(w, file_errors)
     })?);
     staged.push(atomic::stage(out_dir, "review-report.html", |w| {
-        html::write_report(w, run, decls, file_errors, skipped)
+        html::write_report(w, run, store, file_errors, skipped)
     })?);
     staged.push(atomic::stage(out_dir, "review-report.csv", |w| {
-        csv::write_review(w, decls)
+        csv::write_review(w, store)
     })?);
     staged.push(atomic::stage(out_dir, "file-errors.csv", |w| {
         csv::write_file_errors(w, file_errors)
     })?);
     staged.push(atomic::stage(out_dir, "roster.xlsx", |w| {
-        roster::write_xlsx(w, decls)
+        roster::write_xlsx(w, store)
     })?);
     staged.push(atomic::stage(out_dir, "roster.csv", |w| {
-        roster::write_csv(w, decls)
+        roster::write_csv(w, store)
     })?);
 
     let mut written = Vec::with_capacity(staged.len());

@@ -1,12 +1,18 @@
 //! The consolidated roster of competition items: `roster.xlsx` (sheet 通过名单: items of
 //! passed declarations; sheet 待复核: items of declarations to review, with 复核事项) and
 //! `roster.csv` (the passed items).
+//!
+//! Each is written in one pass over the store, row by row. The workbook's sheets are
+//! rust_xlsxwriter constant-memory worksheets: rows must come in increasing order and are
+//! flushed to a temporary file (in the system temp folder) as they are written; strings
+//! are stored inline in the cells rather than in a shared-string table.
 
 use std::io::{self, Write};
 
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError};
 
 use crate::model::{Declaration, Item, Severity, Value, Verdict};
+use crate::store::Store;
 
 use super::csv::excel_writer;
 use super::{csv_value, messages};
@@ -45,18 +51,12 @@ const REVIEW_COLUMN: (&str, f64) = ("复核事项", 60.0);
 /// Excel's limit on the length of a cell's text.
 const MAX_CELL_CHARS: usize = 32_000;
 
-/// The rows of a sheet: (declaration, item). A declaration without items still gets one
-/// row (with the item columns empty) so it cannot silently go missing from the roster.
-fn rows(decls: &[Declaration], verdict: Verdict) -> Vec<(&Declaration, Option<&Item>)> {
-    let mut out = Vec::new();
-    for d in decls.iter().filter(|d| d.verdict == verdict) {
-        if d.items.is_empty() {
-            out.push((d, None));
-        } else {
-            out.extend(d.items.iter().map(|i| (d, Some(i))));
-        }
-    }
-    out
+/// The rows a declaration contributes to its sheet: one per item. A declaration without
+/// items still gets one row (with the item columns empty) so it cannot silently go missing
+/// from the roster.
+fn rows_of(d: &Declaration) -> impl Iterator<Item = Option<&Item>> {
+    let none = d.items.is_empty().then_some(None);
+    none.into_iter().chain(d.items.iter().map(Some))
 }
 
 fn cell<'a>(d: &'a Declaration, item: Option<&'a Item>, src: Src) -> Option<&'a Value> {
@@ -131,10 +131,26 @@ fn write_value(
     Ok(())
 }
 
-fn fill_sheet(
+/// The sheet a verdict's items go to (index into `SHEETS`), if any.
+fn sheet_of(v: Verdict) -> Option<usize> {
+    match v {
+        Verdict::Pass => Some(0),
+        Verdict::Review => Some(1),
+        Verdict::Return => None,
+    }
+}
+
+/// (name, with the 复核事项 column) of the workbook's sheets, in order.
+const SHEETS: [(&str, bool); 2] = [("通过名单", false), ("待复核", true)];
+
+fn n_columns(with_review: bool) -> u16 {
+    COLUMNS.len() as u16 + u16::from(with_review)
+}
+
+/// Names a sheet and writes its header row and column widths.
+fn start_sheet(
     ws: &mut Worksheet,
     name: &str,
-    rows: &[(&Declaration, Option<&Item>)],
     with_review: bool,
     fmt: &Formats,
 ) -> Result<(), XlsxError> {
@@ -147,29 +163,47 @@ fn fill_sheet(
         ws.write_string_with_format(0, c as u16, *h, &fmt.header)?;
         ws.set_column_width(c as u16, *w)?;
     }
-    for (r, (d, item)) in rows.iter().enumerate() {
-        let row = r as u32 + 1;
-        for (c, (_, src, _)) in COLUMNS.iter().enumerate() {
-            let col = c as u16;
-            if let Src::Seq = src {
-                ws.write_number(row, col, row as f64)?;
-            } else if let Some(v) = cell(d, *item, *src) {
-                write_value(ws, row, col, v, fmt)?;
-            }
-        }
-        if with_review {
-            let mut notes = messages(d, Severity::Review);
-            notes.extend(messages(d, Severity::Info));
-            let text = notes.join("；");
-            ws.write_string_with_format(row, COLUMNS.len() as u16, truncate(&text), &fmt.text)?;
-        }
-    }
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1)?;
     Ok(())
 }
 
-fn build_xlsx(decls: &[Declaration]) -> Result<Workbook, XlsxError> {
+/// Writes one roster row (`row` ≥ 1; rows must come in increasing order, the sheet is in
+/// constant-memory mode).
+fn write_row(
+    ws: &mut Worksheet,
+    row: u32,
+    d: &Declaration,
+    item: Option<&Item>,
+    with_review: bool,
+    fmt: &Formats,
+) -> Result<(), XlsxError> {
+    for (c, (_, src, _)) in COLUMNS.iter().enumerate() {
+        let col = c as u16;
+        if let Src::Seq = src {
+            ws.write_number(row, col, row as f64)?;
+        } else if let Some(v) = cell(d, item, *src) {
+            write_value(ws, row, col, v, fmt)?;
+        }
+    }
+    if with_review {
+        let mut notes = messages(d, Severity::Review);
+        notes.extend(messages(d, Severity::Info));
+        let text = notes.join("；");
+        ws.write_string_with_format(row, COLUMNS.len() as u16, truncate(&text), &fmt.text)?;
+    }
+    Ok(())
+}
+
+/// Freezes the header and puts the autofilter over the header and the `last_row` rows
+/// below it (set once the last row is known; it is sheet metadata, written at save).
+fn finish_sheet(ws: &mut Worksheet, last_row: u32, with_review: bool) -> Result<(), XlsxError> {
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, last_row, n_columns(with_review) - 1)?;
+    Ok(())
+}
+
+/// Builds the workbook in one pass over the store: both sheets are constant-memory
+/// worksheets, each row is flushed to the sheet's temporary file as the next begins.
+fn build_xlsx(store: &Store) -> Result<Workbook, XlsxError> {
     let fmt = Formats {
         header: Format::new()
             .set_bold()
@@ -181,37 +215,49 @@ fn build_xlsx(decls: &[Declaration]) -> Result<Workbook, XlsxError> {
         text: Format::new().set_num_format("@"),
     };
     let mut wb = Workbook::new();
-    fill_sheet(
-        wb.add_worksheet(),
-        "通过名单",
-        &rows(decls, Verdict::Pass),
-        false,
-        &fmt,
-    )?;
-    fill_sheet(
-        wb.add_worksheet(),
-        "待复核",
-        &rows(decls, Verdict::Review),
-        true,
-        &fmt,
-    )?;
+    for (name, with_review) in SHEETS {
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        start_sheet(ws, name, with_review, &fmt)?;
+    }
+    // the last row written in each sheet (0: the header)
+    let mut last = [0u32; SHEETS.len()];
+    {
+        let sheets = wb.worksheets_mut();
+        for d in store.iter() {
+            let Some(s) = sheet_of(d.verdict) else {
+                continue;
+            };
+            let with_review = SHEETS[s].1;
+            for item in rows_of(&d) {
+                last[s] += 1;
+                write_row(&mut sheets[s], last[s], &d, item, with_review, &fmt)?;
+            }
+        }
+        for (s, (_, with_review)) in SHEETS.iter().enumerate() {
+            finish_sheet(&mut sheets[s], last[s], *with_review)?;
+        }
+    }
     Ok(wb)
 }
 
-pub(crate) fn write_xlsx<W: Write + Send>(w: &mut W, decls: &[Declaration]) -> io::Result<()> {
-    let mut wb = build_xlsx(decls).map_err(io::Error::other)?;
+pub(crate) fn write_xlsx<W: Write + Send>(w: &mut W, store: &Store) -> io::Result<()> {
+    let mut wb = build_xlsx(store).map_err(io::Error::other)?;
     wb.save_to_writer(w).map_err(io::Error::other)
 }
 
 /// `roster.csv`: the passed items, same columns as the 通过名单 sheet.
-pub(crate) fn write_csv<W: Write>(w: &mut W, decls: &[Declaration]) -> io::Result<()> {
+pub(crate) fn write_csv<W: Write>(w: &mut W, store: &Store) -> io::Result<()> {
     let mut out = excel_writer(w)?;
     out.write_record(COLUMNS.iter().map(|(h, _, _)| *h))?;
-    for (r, (d, item)) in rows(decls, Verdict::Pass).iter().enumerate() {
-        out.write_record(COLUMNS.iter().map(|(_, src, _)| match src {
-            Src::Seq => (r + 1).to_string(),
-            _ => csv_value(cell(d, *item, *src)),
-        }))?;
+    let mut r = 0usize;
+    for d in store.iter().filter(|d| d.verdict == Verdict::Pass) {
+        for item in rows_of(&d) {
+            r += 1;
+            out.write_record(COLUMNS.iter().map(|(_, src, _)| match src {
+                Src::Seq => r.to_string(),
+                _ => csv_value(cell(&d, item, *src)),
+            }))?;
+        }
     }
     out.flush()
 }

@@ -94,6 +94,7 @@ fn decl(id: &str, unit: &str, event: &str, file: &str, verdict: Verdict) -> Decl
 }
 
 use crate::model::Fields;
+use crate::store::Store;
 
 /// pass (2 items, form + sheet), review, return (findings at file/page), pass with hostile text.
 fn fixtures() -> Vec<Declaration> {
@@ -231,7 +232,7 @@ fn write_fixture(dir: &Path) -> Vec<PathBuf> {
     write_all(
         dir,
         &run(),
-        &fixtures(),
+        &Store::from_decls(&fixtures()),
         &[file_error()],
         &["in/readme.txt".to_string()],
     )
@@ -258,7 +259,7 @@ fn writes_every_output_and_no_temp_files() {
     assert_eq!(left, expected, "only the outputs, no temporary files");
 
     // a second run replaces the files in place
-    write_all(&out, &run(), &[], &[], &[]).unwrap();
+    write_all(&out, &run(), &Store::new(), &[], &[]).unwrap();
     let records = fs::read_to_string(out.join("records.jsonl")).unwrap();
     assert!(records.is_empty());
     assert_eq!(fs::read_dir(&out).unwrap().count(), OUTPUT_FILES.len());
@@ -535,7 +536,7 @@ fn failures_name_the_file_and_leave_no_temp() {
     // the output folder is a file
     let file = tmp.path().join("not-a-dir");
     fs::write(&file, "x").unwrap();
-    let err = write_all(&file, &run(), &[], &[], &[]).unwrap_err();
+    let err = write_all(&file, &run(), &Store::new(), &[], &[]).unwrap_err();
     assert!(matches!(err, ReportError::CreateDir { .. }));
     assert_eq!(err.path(), file.as_path());
 
@@ -573,7 +574,7 @@ fn stays_small_with_3000_declarations() {
         .collect();
     let tmp = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    write_all(tmp.path(), &run(), &decls, &[], &[]).unwrap();
+    write_all(tmp.path(), &run(), &Store::from_decls(&decls), &[], &[]).unwrap();
     let took = started.elapsed();
     let html = fs::metadata(tmp.path().join("review-report.html"))
         .unwrap()
@@ -587,4 +588,22 @@ fn stays_small_with_3000_declarations() {
     assert!(html < 20 * 1024 * 1024, "html is {html} bytes");
     let records = fs::read_to_string(tmp.path().join("records.jsonl")).unwrap();
     assert_eq!(records.lines().count(), 3000);
+}
+
+#[test]
+fn empty_store_still_writes_every_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_all(tmp.path(), &run(), &Store::new(), &[], &[]).unwrap();
+    let html = fs::read_to_string(tmp.path().join("review-report.html")).unwrap();
+    assert!(html.contains("没有读取到申报材料。"));
+    assert!(html.contains("没有发现问题"));
+    assert!(html.ends_with("</body></html>\n"));
+    let mut wb: Xlsx<_> = open_workbook(tmp.path().join("roster.xlsx")).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["通过名单", "待复核"]);
+    let pass = wb.worksheet_range("通过名单").unwrap();
+    assert_eq!(pass.rows().count(), 1, "the header only");
+    let review = wb.worksheet_range("待复核").unwrap();
+    let header: Vec<String> = review.rows().next().unwrap().iter().map(cell_str).collect();
+    assert_eq!(header.len(), 17);
+    assert_eq!(header[16], "复核事项");
 }
