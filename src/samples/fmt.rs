@@ -36,6 +36,30 @@ pub fn cn_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// A date on a paper-era form: `2019年10月15日` or `2022.05.17`.
+pub fn legacy_date(d: NaiveDate, dot: bool) -> String {
+    if dot {
+        d.format("%Y.%m.%d").to_string()
+    } else {
+        cn_date(d)
+    }
+}
+
+/// A paper-era 竞赛时间: one day as [`legacy_date`], a range as `2019年10月15日至10月16日`
+/// (`至2020年1月3日` across a year) or `2022.05.17-05.19` (`2022.12.30-2023.01.02`).
+pub fn legacy_range(start: NaiveDate, end: NaiveDate, dot: bool) -> String {
+    if start == end {
+        return legacy_date(start, dot);
+    }
+    let same_year = start.year() == end.year();
+    match (dot, same_year) {
+        (false, true) => format!("{}至{}月{}日", cn_date(start), end.month(), end.day()),
+        (false, false) => format!("{}至{}", cn_date(start), cn_date(end)),
+        (true, true) => format!("{}-{}", legacy_date(start, true), end.format("%m.%d")),
+        (true, false) => format!("{}-{}", legacy_date(start, true), legacy_date(end, true)),
+    }
+}
+
 /// Submission time as text: `2024-02-03 16:22:10` or `2024/2/3 16:22:10` (always with seconds).
 pub fn datetime(t: NaiveDateTime, st: DateStyle) -> String {
     match st {
@@ -103,5 +127,9 @@ mod tests {
         assert_eq!(fullwidth("91A"), "９１Ａ");
         assert_eq!(budget(30.0, false), "30");
         assert_eq!(budget(12.5, false), "12.5");
+        let (a, b) = (NaiveDate::from_ymd_opt(2019, 10, 15).unwrap(), NaiveDate::from_ymd_opt(2019, 10, 16).unwrap());
+        assert_eq!(legacy_range(a, b, false), "2019年10月15日至10月16日");
+        assert_eq!(legacy_range(a, a, true), "2019.10.15");
+        assert_eq!(legacy_range(a, b, true), "2019.10.15-10.16");
     }
 }

@@ -1,9 +1,13 @@
-//! Synthetic sample generator: declaration form PDFs, summary spreadsheets and a `truth.json`
-//! with the true values and the planted rule violations, deterministic for a seed.
+//! Synthetic sample generator: declaration form PDFs, scanned forms, summary spreadsheets and a
+//! `truth.json` with the true values and the planted rule violations, deterministic for a seed.
 //!
 //! Layout of `out/`:
 //! - `forms/BY2024-0007-<unit>.pdf` (or `forms/BY2024-0007.pdf`): born-digital forms, see
 //!   [`pdfgen`] for how each layout and font encoding draws its text;
+//! - `scans/BY2024-0007[-<unit>].{pdf,jpg,png,tif}` (only from [`generate_with`] with a
+//!   `scanned_fraction`): the same form rasterised at 300 dpi, stamped with a red seal and
+//!   degraded like a scan or phone photo, see [`scan`]; `scans/L2021-0003[-<unit>].*`: paper-era
+//!   forms (`legacy_fraction`, see [`legacy`]);
 //! - `sheets/*.{xlsx,xls,ods,csv}`: the platform export, one row per item, rotating formats;
 //! - `truth.json`: per declaration the true normalised fields and items, the planted violations
 //!   and the expected verdict, plus a description of every sheet file.
@@ -18,23 +22,40 @@
 //!       "declaration_id", "form_file" (relative path | null), "form_pages",
 //!       "sheet_file", "sheet_row" (1-based spreadsheet row / csv record of the first item row),
 //!       "layout": grid|lines|spaced|null, "font_encoding": identity-h|unigb-ucs2-h|gbk-euc-h|
-//!       legacy-gbk-winansi|null, "form_style": { how values were printed, label variants },
+//!       legacy-gbk-winansi|null (null for a scan), "form_style": { how values were printed,
+//!       label variants },
 //!       "fields": { every key of model::HEADER_FIELDS: true normalised value or null },
 //!       "items": [ { every key of model::ITEM_FIELDS } ],
 //!       "sheet_differs": [ { "field", "item" (0-based | null), "form", "sheet" } ],
 //!       "planted": [ { "rule", "severity", "kind", "detail" } ],
-//!       "expected_verdict": pass|review|return } ] }
+//!       "expected_verdict": pass|review|return,
+//!       // only from generate_with with a scanned or legacy fraction > 0:
+//!       "form_kind": pdf|scan|null, "legacy": bool,
+//!       "scan": { "format": pdf|jpg|png|tif, "pages", "dpi": 300, "width", "height",
+//!                 "color": rgb|gray, "source": scanner|phone, "skew_deg" (+ = counter-clockwise),
+//!                 "page_corners_px", "jpeg_quality" (null: none), "blur_radius", "noise_sigma",
+//!                 "paper", "font", "seal": true, "seal_page" (1-based), "seal_center_px",
+//!                 "seal_diameter_px", "seal_color", "seal_text" } } ] }
 //! ```
 //! `fields` hold what a perfect reader would output: ISO dates, `submitted_at` as
 //! `2024-02-03T16:22:10+08:00`, phone digits only, half-width codes, numbers as numbers, a blank
 //! field as null; `fill_date` is null for a declaration without a form (the sheet has none).
-//! The generator does not draw seals: every form is unsealed (the `seal` rule is not planted and
-//! not counted in `expected_verdict`).
+//! Born-digital forms carry no seal; scanned forms always carry the applicant's seal (the `seal`
+//! rule is never planted and not counted in `expected_verdict`).
+//!
+//! Legacy declarations (after the 2024 ones) have `"legacy": true, "year"`, `"title"`, a
+//! `declaration_id` key `L<year>-<n>` that is printed nowhere (`fields.declaration_id` null),
+//! `fields.credit_code` = the 9-character organisation code, `submitted_at`/`account` null, no
+//! sheet (`sheet_file` null), no plants and `"expected_verdict": null` (which rules apply to
+//! migrated records is the pipeline's call); `form_style` adds `org_code_hyphen` and
+//! `item_columns` (one 竞赛时间 column holds the date or range), `date_style` legacy-cn|legacy-dot.
 
 pub mod data;
 pub mod fmt;
+pub mod legacy;
 pub mod ods;
 pub mod pdfgen;
+pub mod scan;
 pub mod sheets;
 pub mod xls;
 
@@ -71,8 +92,53 @@ pub struct Summary {
     pub planted: BTreeMap<String, usize>,
     /// planted violations by rule id of form-spec §4
     pub planted_rules: BTreeMap<String, usize>,
-    /// expected verdicts: pass / review / return
+    /// expected verdicts of the 2024 declarations (legacy ones have none): pass / review / return
     pub verdicts: BTreeMap<String, usize>,
+    /// scanned forms written (`scans/`), legacy ones included
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scans: usize,
+    /// pages in the scanned forms
+    #[serde(skip_serializing_if = "is_zero")]
+    pub scan_pages: usize,
+    /// paper-era (2019–2023) declarations, all scanned, not in the spreadsheets
+    #[serde(skip_serializing_if = "is_zero")]
+    pub legacy: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// What [`generate_with`] makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// declarations in all, legacy ones included
+    pub count: usize,
+    pub seed: u64,
+    /// share of the declarations with a form whose form is a scan instead of a born-digital PDF
+    /// (0.0: none, as [`generate`])
+    pub scanned_fraction: f64,
+    /// share of the scanned declarations that are paper-era (2019–2023) forms:
+    /// `round(count × scanned_fraction × legacy_fraction)` legacy declarations are made on top of
+    /// the 2024 ones (which are that many fewer)
+    pub legacy_fraction: f64,
+}
+
+impl Options {
+    pub fn new(count: usize, seed: u64) -> Options {
+        Options { count, seed, scanned_fraction: 0.0, legacy_fraction: 0.0 }
+    }
+
+    /// how many of `count` are legacy declarations
+    pub fn legacy_count(&self) -> usize {
+        let sf = self.scanned_fraction.clamp(0.0, 1.0);
+        let lf = self.legacy_fraction.clamp(0.0, 1.0);
+        ((self.count as f64 * sf * lf).round() as usize).min(self.count)
+    }
+
+    fn extended(&self) -> bool {
+        self.scanned_fraction > 0.0 || self.legacy_fraction > 0.0
+    }
 }
 
 impl Summary {
@@ -98,7 +164,11 @@ impl std::fmt::Display for Summary {
             writeln!(f, "  {k:<18} {n}")?;
         }
         let v = |k: &str| self.verdicts.get(k).copied().unwrap_or(0);
-        write!(f, "expected verdicts: pass {}, review {}, return {}", v("pass"), v("review"), v("return"))
+        write!(f, "expected verdicts: pass {}, review {}, return {}", v("pass"), v("review"), v("return"))?;
+        if self.scans > 0 {
+            write!(f, "\nscanned forms: {} ({} pages), {} of them legacy (2019–2023)", self.scans, self.scan_pages, self.legacy)?;
+        }
+        Ok(())
     }
 }
 
@@ -195,10 +265,78 @@ fn form_val(d: &Decl, field: &str, item: Option<usize>) -> J {
 }
 
 /// Generates `count` declarations into `out` (forms/, sheets/, truth.json), deterministically
-/// for `seed`.
+/// for `seed`: born-digital forms only (as [`generate_with`] with [`Options::new`]).
 pub fn generate(pipeline: &Pipeline, out: &Path, count: usize, seed: u64) -> anyhow::Result<Summary> {
+    generate_with(pipeline, out, &Options::new(count, seed))
+}
+
+/// What one declaration's form became.
+enum FormOut {
+    Pdf(String, usize),
+    Scan(String, scan::ScanInfo),
+}
+
+impl FormOut {
+    fn file(&self) -> &str {
+        match self {
+            FormOut::Pdf(f, _) | FormOut::Scan(f, _) => f,
+        }
+    }
+    fn pages(&self) -> usize {
+        match self {
+            FormOut::Pdf(_, p) => *p,
+            FormOut::Scan(_, s) => s.pages,
+        }
+    }
+}
+
+fn scan_stem(id: &str, unit: &str, unit_in_name: bool) -> String {
+    if unit_in_name && !unit.is_empty() {
+        format!("scans/{id}-{unit}")
+    } else {
+        format!("scans/{id}")
+    }
+}
+
+fn created(d: &Decl) -> String {
+    format!("D:{}{}+08'00'", d.fill_date.format("%Y%m%d"), "093000")
+}
+
+fn form_style_json(s: &FormStyle) -> J {
+    let mut o = json!({
+        "latin_font": s.latin_font,
+        "hex_strings": s.hex,
+        "compressed": s.compress,
+        "date_style": s.date_style.as_str(),
+        "phone_style": s.phone_style,
+        "occupation_code_fullwidth": s.occ_fullwidth,
+        "credit_code_fullwidth": s.credit_fullwidth,
+        "colon": s.colon,
+        "labels": s.labels.iter()
+            .filter(|(k, v)| crate::model::field_label(k) != v.as_str())
+            .map(|(k, v)| (k.to_string(), J::String(v.clone())))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    if let Some(l) = s.legacy {
+        o["date_style"] = J::from(if l.dot_dates { "legacy-dot" } else { "legacy-cn" });
+        o["org_code_hyphen"] = J::from(l.org_hyphen);
+        o["item_columns"] = J::from(pdfgen::LEGACY_ITEM_COLS.iter().map(|(_, h)| *h).collect::<Vec<_>>());
+    }
+    o
+}
+
+/// Generates `opt.count` declarations into `out` (forms/, scans/, sheets/, truth.json),
+/// deterministically for `opt.seed`. With `scanned_fraction` 0 and `legacy_fraction` 0 the output
+/// is byte for byte that of [`generate`]; otherwise declarations drawn for a scan get
+/// `scans/<id>[-<unit>].{pdf,jpg,png,tif}` instead of a born-digital PDF (the other files stay as
+/// they would be), legacy declarations are added (scanned only, in no spreadsheet), and every
+/// declaration in truth.json gets `form_kind` (`pdf` | `scan` | null without a form), `legacy`,
+/// and for scans `scan` ([`scan::ScanInfo`]).
+pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::Result<Summary> {
+    let (count, seed) = (opt.count, opt.seed);
+    let n_legacy = opt.legacy_count();
     let mut rng = StdRng::seed_from_u64(seed);
-    let decls = data::build(pipeline, count, &mut rng);
+    let decls = data::build(pipeline, count - n_legacy, &mut rng);
     std::fs::create_dir_all(out.join("forms")).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::create_dir_all(out.join("sheets"))?;
 
@@ -213,23 +351,61 @@ pub fn generate(pipeline: &Pipeline, out: &Path, count: usize, seed: u64) -> any
         .first()
         .cloned()
         .unwrap_or_else(|| "2024年“巴渝工匠”杯职业技能竞赛申报表".to_string());
-    let forms: Vec<Option<(String, usize)>> = decls
+    // which forms are scans, and the seed of each scan: streams of their own, so that the
+    // born-digital forms and the sheets stay what they are without scans
+    let sf = opt.scanned_fraction.clamp(0.0, 1.0);
+    let mut scan_rng = StdRng::seed_from_u64(seed ^ 0x5CA1_AB1E_D0C5_0001);
+    let scan_seeds: Vec<Option<u64>> = decls
+        .iter()
+        .map(|d| {
+            let scanned = d.has_form && sf > 0.0 && scan_rng.random_bool(sf);
+            let s: u64 = scan_rng.random();
+            scanned.then_some(s)
+        })
+        .collect();
+    let mut legacy_rng = StdRng::seed_from_u64(seed ^ 0x1E9A_C7F0_2019_2023);
+    let legacies = legacy::build(pipeline, n_legacy, &mut legacy_rng);
+    let legacy_seeds: Vec<u64> = legacies.iter().map(|_| legacy_rng.random()).collect();
+    if scan_seeds.iter().any(|s| s.is_some()) || !legacies.is_empty() {
+        scan::cjk_font().context("scanned samples")?;
+        std::fs::create_dir_all(out.join("scans"))?;
+    }
+    let forms: Vec<Option<FormOut>> = decls
         .par_iter()
         .zip(styles.par_iter())
-        .map(|(d, st)| -> anyhow::Result<Option<(String, usize)>> {
+        .zip(scan_seeds.par_iter())
+        .map(|((d, st), scan_seed)| -> anyhow::Result<Option<FormOut>> {
             let Some(st) = st else { return Ok(None) };
+            if let Some(s) = scan_seed {
+                let pages = pdfgen::layout(d, st, &title);
+                let stem = scan_stem(&d.id, &d.unit_name, st.unit_in_file_name);
+                let (file, info) = scan::render_scan(&pages, &d.unit_name, *s, out, &stem, &created(d))
+                    .with_context(|| format!("scanned form of {}", d.id))?;
+                return Ok(Some(FormOut::Scan(file, info)));
+            }
             let (bytes, pages) = pdfgen::render(d, st, &title).with_context(|| format!("form of {}", d.id))?;
             let file = form_file(d, st);
             std::fs::write(out.join(&file), bytes).with_context(|| format!("cannot write {file}"))?;
-            Ok(Some((file, pages)))
+            Ok(Some(FormOut::Pdf(file, pages)))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let legacy_forms: Vec<(String, scan::ScanInfo)> = legacies
+        .par_iter()
+        .zip(legacy_seeds.par_iter())
+        .map(|(l, s)| -> anyhow::Result<(String, scan::ScanInfo)> {
+            let d = &l.decl;
+            let pages = pdfgen::layout(d, &l.style, &l.title);
+            let stem = scan_stem(&d.id, &d.unit_name, l.style.unit_in_file_name);
+            scan::render_scan(&pages, &d.unit_name, *s, out, &stem, &created(d))
+                .with_context(|| format!("legacy form {}", d.id))
         })
         .collect::<anyhow::Result<_>>()?;
 
     // ---- sheets
-    let sizes = chunk_sizes(&mut rng, count);
+    let sizes = chunk_sizes(&mut rng, decls.len());
     let rotation = rng.random_range(0..SheetFormat::ROTATION.len());
     let mut sheet_infos: Vec<SheetInfo> = Vec::new();
-    let mut sheet_of: Vec<(usize, usize)> = vec![(0, 0); count];
+    let mut sheet_of: Vec<(usize, usize)> = vec![(0, 0); decls.len()];
     let mut start = 0;
     for (i, size) in sizes.iter().enumerate() {
         let format = SheetFormat::ROTATION[(rotation + i) % SheetFormat::ROTATION.len()];
@@ -245,18 +421,32 @@ pub fn generate(pipeline: &Pipeline, out: &Path, count: usize, seed: u64) -> any
     }
 
     // ---- truth and summary
+    let n_pdf = forms.iter().flatten().filter(|f| matches!(f, FormOut::Pdf(..))).count();
+    let scans: Vec<&scan::ScanInfo> = forms
+        .iter()
+        .flatten()
+        .filter_map(|f| match f {
+            FormOut::Scan(_, s) => Some(s),
+            _ => None,
+        })
+        .chain(legacy_forms.iter().map(|(_, s)| s))
+        .collect();
     let mut summary = Summary {
         declarations: count,
-        items: decls.iter().map(|d| d.items.len()).sum(),
-        forms: forms.iter().flatten().count(),
+        items: decls.iter().chain(legacies.iter().map(|l| &l.decl)).map(|d| d.items.len()).sum(),
+        forms: n_pdf,
         sheets: sheet_infos.len(),
         sheet_rows: sheet_infos.iter().map(|s| s.rows).sum(),
-        files: forms.iter().flatten().count() + sheet_infos.len() + 1,
+        files: n_pdf + scans.len() + sheet_infos.len() + 1,
+        scans: scans.len(),
+        scan_pages: scans.iter().map(|s| s.pages).sum(),
+        legacy: legacies.len(),
         ..Summary::default()
     };
     for k in Kind::ALL {
         summary.planted.insert(k.name().to_string(), 0);
     }
+    let extended = opt.extended();
     let mut out_decls = Vec::with_capacity(count);
     for (i, d) in decls.iter().enumerate() {
         for pl in &d.planted {
@@ -270,28 +460,17 @@ pub fn generate(pipeline: &Pipeline, out: &Path, count: usize, seed: u64) -> any
         *summary.verdicts.entry(verdict.to_string()).or_default() += 1;
         let st = styles[i].as_ref();
         let (sheet_idx, sheet_row) = sheet_of[i];
-        out_decls.push(json!({
+        let form = forms[i].as_ref();
+        let scanned = matches!(form, Some(FormOut::Scan(..)));
+        let mut o = json!({
             "declaration_id": d.id,
-            "form_file": forms[i].as_ref().map(|(f, _)| f.clone()),
-            "form_pages": forms[i].as_ref().map(|(_, p)| *p),
+            "form_file": form.map(|f| f.file().to_string()),
+            "form_pages": form.map(|f| f.pages()),
             "sheet_file": sheet_infos[sheet_idx].file,
             "sheet_row": sheet_row,
             "layout": st.map(|s| s.layout.as_str()),
-            "font_encoding": st.map(|s| s.enc.as_str()),
-            "form_style": st.map(|s| json!({
-                "latin_font": s.latin_font,
-                "hex_strings": s.hex,
-                "compressed": s.compress,
-                "date_style": s.date_style.as_str(),
-                "phone_style": s.phone_style,
-                "occupation_code_fullwidth": s.occ_fullwidth,
-                "credit_code_fullwidth": s.credit_fullwidth,
-                "colon": s.colon,
-                "labels": s.labels.iter()
-                    .filter(|(k, v)| crate::model::field_label(k) != v.as_str())
-                    .map(|(k, v)| (k.to_string(), J::String(v.clone())))
-                    .collect::<serde_json::Map<_, _>>(),
-            })),
+            "font_encoding": if scanned { None } else { st.map(|s| s.enc.as_str()) },
+            "form_style": st.map(form_style_json),
             "fields": decl_fields(d),
             "items": decl_items(d),
             "sheet_differs": d.sheet_diffs.iter().map(|s| json!({
@@ -307,6 +486,45 @@ pub fn generate(pipeline: &Pipeline, out: &Path, count: usize, seed: u64) -> any
                 "detail": p.detail,
             })).collect::<Vec<_>>(),
             "expected_verdict": verdict,
+        });
+        if extended {
+            o["form_kind"] = match form {
+                Some(FormOut::Pdf(..)) => J::from("pdf"),
+                Some(FormOut::Scan(..)) => J::from("scan"),
+                None => J::Null,
+            };
+            o["legacy"] = J::Bool(false);
+            if let Some(FormOut::Scan(_, info)) = form {
+                o["scan"] = serde_json::to_value(info)?;
+            }
+        }
+        out_decls.push(o);
+    }
+    for (l, (file, info)) in legacies.iter().zip(&legacy_forms) {
+        let d = &l.decl;
+        let mut fields = decl_fields(d);
+        fields["declaration_id"] = J::Null;
+        fields["submitted_at"] = J::Null;
+        fields["account"] = J::Null;
+        out_decls.push(json!({
+            "declaration_id": d.id,
+            "legacy": true,
+            "year": l.year,
+            "title": l.title,
+            "form_file": file,
+            "form_pages": info.pages,
+            "form_kind": "scan",
+            "scan": info,
+            "sheet_file": J::Null,
+            "sheet_row": J::Null,
+            "layout": l.style.layout.as_str(),
+            "font_encoding": J::Null,
+            "form_style": form_style_json(&l.style),
+            "fields": fields,
+            "items": decl_items(d),
+            "sheet_differs": [],
+            "planted": [],
+            "expected_verdict": J::Null,
         }));
     }
     let truth = json!({
@@ -750,5 +968,322 @@ mod tests {
         eprintln!("generated in {:.2?}:\n{s}", t.elapsed());
         let truth: J = serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).unwrap()).unwrap();
         verify_truth(&p, &truth);
+    }
+
+    // ---- scanned variants
+
+    /// Decodes every page of a scanned form: (width, height, RGB pixels).
+    fn decode_scan(path: &Path, format: &str) -> Vec<(u32, u32, Vec<u8>)> {
+        let rgb = |img: image::DynamicImage| {
+            let img = img.into_rgb8();
+            (img.width(), img.height(), img.into_raw())
+        };
+        match format {
+            "pdf" => {
+                let doc = lopdf::Document::load(path).unwrap();
+                let mut pages = Vec::new();
+                for (_, id) in doc.get_pages() {
+                    let content = doc.get_page_content(id);
+                    assert_eq!(String::from_utf8_lossy(&content).trim(), "q 595.28 0 0 841.89 0 0 cm /Im0 Do Q");
+                    let page = doc.get_dictionary(id).unwrap();
+                    let res = page.get(b"Resources").unwrap().as_dict().unwrap();
+                    let xo = res.get(b"XObject").unwrap().as_dict().unwrap();
+                    let im_id = xo.get(b"Im0").unwrap().as_reference().unwrap();
+                    let im = doc.get_object(im_id).unwrap().as_stream().unwrap();
+                    assert_eq!(im.dict.get(b"Filter").unwrap().as_name().unwrap(), b"DCTDecode");
+                    let img = image::load_from_memory_with_format(&im.content, image::ImageFormat::Jpeg).unwrap();
+                    pages.push(rgb(img));
+                }
+                pages
+            }
+            "tif" => {
+                let mut dec = tiff::decoder::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
+                let mut pages = Vec::new();
+                loop {
+                    let (w, h) = dec.dimensions().unwrap();
+                    let ct = dec.colortype().unwrap();
+                    let data = match dec.read_image().unwrap() {
+                        tiff::decoder::DecodingResult::U8(v) => v,
+                        other => panic!("unexpected TIFF sample type {:?}", std::mem::discriminant(&other)),
+                    };
+                    let px = match ct {
+                        tiff::ColorType::Gray(8) => data.iter().flat_map(|&v| [v, v, v]).collect(),
+                        tiff::ColorType::RGB(8) => data,
+                        other => panic!("unexpected TIFF colour type {other:?}"),
+                    };
+                    pages.push((w, h, px));
+                    if !dec.more_images() {
+                        break;
+                    }
+                    dec.next_image().unwrap();
+                }
+                pages
+            }
+            _ => vec![rgb(image::open(path).unwrap())],
+        }
+    }
+
+    fn scan_checks(dir: &Path, d: &J) {
+        let id = d["declaration_id"].as_str().unwrap();
+        let file = d["form_file"].as_str().unwrap();
+        let s = &d["scan"];
+        assert_eq!(d["form_kind"], "scan", "{id}");
+        assert!(file.starts_with("scans/") && file.ends_with(&format!(".{}", s["format"].as_str().unwrap())), "{file}");
+        let pages = decode_scan(&dir.join(file), s["format"].as_str().unwrap());
+        assert_eq!(pages.len() as u64, s["pages"].as_u64().unwrap(), "{file}: pages");
+        assert_eq!(d["form_pages"], s["pages"], "{id}");
+        let skew = s["skew_deg"].as_f64().unwrap().abs();
+        match s["source"].as_str().unwrap() {
+            "scanner" => assert!((0.5..=3.0).contains(&skew), "{file}: skew {skew}"),
+            "phone" => assert!((0.5..=5.0).contains(&skew), "{file}: skew {skew}"),
+            other => panic!("{other}"),
+        }
+        for (i, (w, h, px)) in pages.iter().enumerate() {
+            assert_eq!((*w, *h), (scan::WIDTH_PX, scan::HEIGHT_PX), "{file}");
+            // printed text: enough dark pixels in the middle of the image (inside the page, also
+            // on a phone photo's desk), paper not white
+            let (x0, x1, y0, y1) = (*w as usize * 15 / 100, *w as usize * 85 / 100, *h as usize * 15 / 100, *h as usize * 85 / 100);
+            let mut dark = 0;
+            for y in y0..y1 {
+                let row = &px[(y * *w as usize + x0) * 3..(y * *w as usize + x1) * 3];
+                dark += row.chunks_exact(3).filter(|p| (p[0] as u32 + p[1] as u32 + p[2] as u32) < 3 * 110).count();
+            }
+            let share = dark as f64 / ((x1 - x0) * (y1 - y0)) as f64;
+            assert!(share > 0.004 && share < 0.3, "{file} page {}: dark share {share}", i + 1);
+            let mid: u64 = px.iter().step_by(997).map(|&v| v as u64).sum::<u64>() / px.iter().step_by(997).count() as u64;
+            assert!(mid < 250, "{file}: paper too white ({mid})");
+        }
+        // the seal: red pixels inside its ring on its page (colour scans only)
+        let sp = s["seal_page"].as_u64().unwrap() as usize - 1;
+        let (cx, cy) = (s["seal_center_px"][0].as_f64().unwrap(), s["seal_center_px"][1].as_f64().unwrap());
+        let r = s["seal_diameter_px"].as_f64().unwrap() / 2.0;
+        assert!((400.0..=560.0).contains(&(2.0 * r)) || s["source"] == "phone", "{file}: seal {r}");
+        let (w, _, px) = &pages[sp];
+        let mut red = 0;
+        let mut seen = 0;
+        for y in (cy - r) as i64..(cy + r) as i64 {
+            for x in (cx - r) as i64..(cx + r) as i64 {
+                if (x as f64 - cx).hypot(y as f64 - cy) > r || x < 0 || y < 0 || x >= *w as i64 || y >= scan::HEIGHT_PX as i64 {
+                    continue;
+                }
+                seen += 1;
+                let i = (y as usize * *w as usize + x as usize) * 3;
+                let (r_, g, b) = (px[i] as i32, px[i + 1] as i32, px[i + 2] as i32);
+                if r_ > g + 50 && r_ > b + 40 {
+                    red += 1;
+                }
+            }
+        }
+        if s["color"] == "rgb" {
+            assert!(red as f64 > seen as f64 * 0.03, "{file}: {red} red pixels of {seen} in the seal area");
+            // and not everywhere: the top of the page has no red ink
+            let top_red = px[..*w as usize * 3 * 600].chunks_exact(3).filter(|p| p[0] as i32 > p[1] as i32 + 50 && p[0] as i32 > p[2] as i32 + 40).count();
+            assert!(top_red < 50, "{file}: red in the header ({top_red})");
+        } else {
+            assert!(red < seen / 100, "{file}: a grey scan has colour");
+        }
+    }
+
+    #[test]
+    fn samples_scanned_forms_decode() {
+        let p = pipeline();
+        let dir = tempfile::tempdir().unwrap();
+        let opt = Options { scanned_fraction: 1.0, ..Options::new(6, 5) };
+        let s = generate_with(&p, dir.path(), &opt).unwrap();
+        let truth: J = serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).unwrap()).unwrap();
+        verify_truth(&p, &truth);
+        let decls = truth["declarations"].as_array().unwrap();
+        assert_eq!(decls.len(), 6);
+        let with_form = decls.iter().filter(|d| !d["form_file"].is_null()).count();
+        assert!(with_form >= 4);
+        assert_eq!(s.scans, with_form);
+        assert_eq!(s.forms, 0);
+        assert!(!dir.path().join("forms").read_dir().unwrap().any(|_| true), "no born-digital PDF");
+        for d in decls {
+            assert_eq!(d["legacy"], false);
+            if d["form_file"].is_null() {
+                assert!(d["form_kind"].is_null());
+                continue;
+            }
+            assert!(d["font_encoding"].is_null());
+            scan_checks(dir.path(), d);
+        }
+    }
+
+    #[test]
+    fn samples_scans_are_deterministic_and_mixed() {
+        let p = pipeline();
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let opt = Options { scanned_fraction: 0.5, legacy_fraction: 0.5, ..Options::new(6, 21) };
+        generate_with(&p, a.path(), &opt).unwrap();
+        generate_with(&p, b.path(), &opt).unwrap();
+        let ta = std::fs::read(a.path().join("truth.json")).unwrap();
+        assert!(ta == std::fs::read(b.path().join("truth.json")).unwrap(), "truth.json differs");
+        let truth: J = serde_json::from_slice(&ta).unwrap();
+        let mut n_scans = 0;
+        for d in truth["declarations"].as_array().unwrap() {
+            if let Some(f) = d["form_file"].as_str() {
+                let (x, y) = (std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap());
+                assert!(x == y, "{f} differs between two runs");
+                n_scans += (d["form_kind"] == "scan") as usize;
+                if d["form_kind"] == "pdf" {
+                    assert!(f.starts_with("forms/") && !d["font_encoding"].is_null());
+                }
+            }
+        }
+        assert!(n_scans >= 2, "{n_scans} scans");
+        assert_eq!(truth["summary"]["legacy"], 2);
+        // without legacy forms, the born-digital forms and the sheets are what `generate` writes
+        // for the seed: scanning only replaces some forms
+        let plain = tempfile::tempdir().unwrap();
+        generate(&p, plain.path(), 6, 21).unwrap();
+        let same = tempfile::tempdir().unwrap();
+        generate_with(&p, same.path(), &Options::new(6, 21)).unwrap();
+        let tp = std::fs::read(plain.path().join("truth.json")).unwrap();
+        assert!(tp == std::fs::read(same.path().join("truth.json")).unwrap());
+        let tp: J = serde_json::from_slice(&tp).unwrap();
+        assert!(tp["declarations"][0].get("form_kind").is_none(), "generate() keeps the old truth.json");
+        let mixed = tempfile::tempdir().unwrap();
+        generate_with(&p, mixed.path(), &Options { scanned_fraction: 0.5, ..Options::new(6, 21) }).unwrap();
+        let tm: J = serde_json::from_slice(&std::fs::read(mixed.path().join("truth.json")).unwrap()).unwrap();
+        let (mut pdfs, mut scans) = (0, 0);
+        for (dm, dp) in tm["declarations"].as_array().unwrap().iter().zip(tp["declarations"].as_array().unwrap()) {
+            assert_eq!(dm["fields"], dp["fields"]);
+            assert_eq!(dm["sheet_row"], dp["sheet_row"]);
+            match dm["form_kind"].as_str() {
+                Some("pdf") => {
+                    pdfs += 1;
+                    let f = dm["form_file"].as_str().unwrap();
+                    assert_eq!(Some(f), dp["form_file"].as_str());
+                    assert!(std::fs::read(mixed.path().join(f)).unwrap() == std::fs::read(plain.path().join(f)).unwrap());
+                }
+                Some("scan") => scans += 1,
+                _ => assert!(dp["form_file"].is_null()),
+            }
+        }
+        assert!(pdfs > 0 && scans > 0, "{pdfs} pdfs, {scans} scans");
+        for sh in tp["sheets"].as_array().unwrap() {
+            let f = sh["file"].as_str().unwrap();
+            assert!(std::fs::read(mixed.path().join(f)).unwrap() == std::fs::read(plain.path().join(f)).unwrap(), "{f}");
+        }
+    }
+
+    #[test]
+    fn samples_two_page_form_gives_two_page_tiff() {
+        let p = pipeline();
+        let mut rng = StdRng::seed_from_u64(3);
+        let decls = data::build(&p, 3, &mut rng);
+        let d = decls.iter().find(|d| d.has_form).unwrap();
+        let mut st = pdfgen::choose_style(&mut rng, &p);
+        st.page_break = true;
+        let pages = pdfgen::layout(d, &st, "2024年“巴渝工匠”杯职业技能竞赛申报表");
+        assert_eq!(pages.len(), 2);
+        assert!(pages[1].mark("fill_date").is_some());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("scans")).unwrap();
+        let (file, info) =
+            scan::render_scan_as(&pages, &d.unit_name, 99, dir.path(), "scans/two", "D:20240125093000+08'00'", Some(scan::ScanFormat::Tif))
+                .unwrap();
+        assert_eq!(file, "scans/two.tif");
+        assert_eq!(info.seal_page, 2);
+        let mut truth = serde_json::to_value(&info).unwrap();
+        let d = json!({"declaration_id": d.id, "form_file": file, "form_pages": 2, "form_kind": "scan", "scan": truth.take()});
+        scan_checks(dir.path(), &d);
+        // a bare JPG cannot hold two pages
+        assert!(scan::render_scan_as(&pages, "x", 1, dir.path(), "scans/x", "", Some(scan::ScanFormat::Jpg)).is_err());
+    }
+
+    #[test]
+    fn samples_legacy_forms() {
+        let p = pipeline();
+        let dir = tempfile::tempdir().unwrap();
+        let opt = Options { scanned_fraction: 1.0, legacy_fraction: 1.0, ..Options::new(3, 8) };
+        let s = generate_with(&p, dir.path(), &opt).unwrap();
+        assert_eq!((s.declarations, s.legacy, s.scans), (3, 3, 3));
+        let truth: J = serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).unwrap()).unwrap();
+        for d in truth["declarations"].as_array().unwrap() {
+            assert_eq!(d["legacy"], true);
+            let year = d["year"].as_i64().unwrap();
+            assert!((2019..=2023).contains(&year));
+            assert!(d["fields"]["declaration_id"].is_null() && d["sheet_file"].is_null());
+            let org = d["fields"]["credit_code"].as_str().unwrap();
+            assert_eq!(org.len(), 9);
+            assert_eq!(crate::codes::org_check_char(&org[..8]), org.chars().nth(8), "{org}");
+            for it in d["items"].as_array().unwrap() {
+                assert!(it["start_date"].as_str().unwrap().starts_with(&year.to_string()));
+            }
+            scan_checks(dir.path(), d);
+        }
+        // what a legacy page shows
+        let mut rng = StdRng::seed_from_u64(4);
+        let ls = legacy::build(&p, 4, &mut rng);
+        let mut hyphen = false;
+        for l in &ls {
+            let text: String = pdfgen::layout(&l.decl, &l.style, &l.title)
+                .iter()
+                .flat_map(|pg| pg.ops.iter())
+                .filter_map(|op| match op {
+                    pdfgen::Op::Text { s, .. } => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("|");
+            let flat: String = text.replace('|', "");
+            assert!(flat.contains("重庆市职业技能竞赛申报表"), "{text}");
+            assert!(!flat.contains("申报编号") && !flat.contains("巴渝工匠"), "{text}");
+            assert!(flat.contains("组织机构代码") || text.contains("组|织|机|构|代|码"), "{text}");
+            assert!(flat.contains("竞赛工种") && flat.contains("举办地点") && flat.contains("竞赛时间"), "{text}");
+            let org = &l.decl.credit_code;
+            hyphen |= flat.contains(&format!("{}-{}", &org[..8], &org[8..]));
+            assert!(flat.contains(org.as_str()) || flat.contains(&format!("{}-{}", &org[..8], &org[8..])), "{org}");
+        }
+        let _ = hyphen;
+    }
+
+    /// `cargo test --release --lib samples_scan_timing -- --ignored --nocapture`
+    /// (`SAMPLES_OUT=/tmp/x` keeps the files)
+    #[test]
+    #[ignore]
+    fn samples_scan_timing() {
+        let p = pipeline();
+        let keep = std::env::var("SAMPLES_OUT").ok();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = keep.as_ref().map(PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
+        scan::cjk_font().unwrap();
+        let count = std::env::var("SAMPLES_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(20);
+        let opt = Options { scanned_fraction: 1.0, legacy_fraction: 0.25, ..Options::new(count, 42) };
+        let t = std::time::Instant::now();
+        let s = generate_with(&p, &dir, &opt).unwrap();
+        let el = t.elapsed().as_secs_f64();
+        let threads = rayon::current_num_threads();
+        eprintln!(
+            "{} scanned declarations, {} pages in {el:.2} s on {threads} threads: {:.3} s per page ({:.3} s per page per thread)\n{s}",
+            s.scans,
+            s.scan_pages,
+            el / s.scan_pages as f64,
+            el * threads as f64 / s.scan_pages as f64
+        );
+        let truth: J = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
+        let t = std::time::Instant::now();
+        for d in truth["declarations"].as_array().unwrap() {
+            if d["form_kind"] == "scan" {
+                scan_checks(&dir, d);
+            }
+        }
+        eprintln!("decoded and checked in {:.2} s", t.elapsed().as_secs_f64());
+        // one page on its own, by stage
+        let mut rng = StdRng::seed_from_u64(1);
+        let decls = data::build(&p, 1, &mut rng);
+        let st = pdfgen::choose_style(&mut rng, &p);
+        let pages = pdfgen::layout(&decls[0], &st, "2024年“巴渝工匠”杯职业技能竞赛申报表");
+        let t = std::time::Instant::now();
+        let img = scan::rasterise(&pages[0]).unwrap();
+        eprintln!("clean rasterisation of one page: {:.3} s", t.elapsed().as_secs_f64());
+        if keep.is_some() {
+            img.save(dir.join("clean-page.png")).unwrap();
+        }
+        for (stage, secs) in scan::stage_timings(&pages[0], 7) {
+            eprintln!("  {stage:<32} {secs:.3} s");
+        }
     }
 }

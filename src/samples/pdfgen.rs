@@ -88,7 +88,31 @@ pub struct FormStyle {
     pub unit_in_file_name: bool,
     pub producer: &'static str,
     pub version: &'static str,
+    /// a 2019–2023 paper-era form (scanned variants only)
+    pub legacy: Option<LegacyForm>,
 }
+
+/// How a paper-era form differs: no declaration id, a 9-character organisation code instead of
+/// the credit code, one 竞赛时间 column with a date range instead of start and end dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegacyForm {
+    pub year: i32,
+    /// `2022.05.17` (else `2019年10月15日至10月16日`)
+    pub dot_dates: bool,
+    /// organisation code printed `XXXXXXXX-X`
+    pub org_hyphen: bool,
+}
+
+/// The item table's columns on a legacy form (widths in points, sum 515).
+pub const LEGACY_ITEM_COLS: [(f32, &str); 7] = [
+    (25.0, "序号"),
+    (100.0, "竞赛工种"),
+    (50.0, "职业代码"),
+    (120.0, "承办单位"),
+    (55.0, "举办地点"),
+    (120.0, "竞赛时间"),
+    (45.0, "参赛人数"),
+];
 
 const LABEL_KEYS: &[&str] = &[
     "declaration_id",
@@ -160,6 +184,7 @@ pub fn choose_style(rng: &mut StdRng, p: &Pipeline) -> FormStyle {
             &["Microsoft Word 2016", "WPS Writer", "iText 5.5.13", "Skia/PDF m109", "cqjnjs-platform 2.3"],
         ),
         version: pick_str(rng, &["1.4", "1.5", "1.7"]),
+        legacy: None,
     }
 }
 
@@ -186,56 +211,174 @@ pub fn em(s: &str) -> f32 {
     s.chars().map(|c| if c.is_ascii() { 0.5 } else { 1.0 }).sum()
 }
 
+/// One drawing operation of a form page, in PDF points (origin bottom left, y up).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// a text run: baseline start `(x, y)`, font size `size`; characters advance by [`em`]
+    Text { x: f32, y: f32, size: f32, s: String },
+    /// a stroked rectangle (line width [`LINE_WIDTH`])
+    Rect { x: f32, y: f32, w: f32, h: f32 },
+}
+
+/// A named place on a page, for whoever draws over the form (the scanned variant's seal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    pub name: &'static str,
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// The display list of one page: what the PDF writer and the rasteriser both draw.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub ops: Vec<Op>,
+    /// `第 i 页 共 n 页` on multi-page forms (written after every page body, as Word does)
+    pub footer: Option<Op>,
+    pub marks: Vec<Mark>,
+}
+
+impl Page {
+    pub fn mark(&self, name: &str) -> Option<&Mark> {
+        self.marks.iter().find(|m| m.name == name)
+    }
+}
+
+/// A4 in points.
+pub const PAGE_W: f32 = 595.28;
+pub const PAGE_H: f32 = 841.89;
+/// Stroke width of the ruled lines, points.
+pub const LINE_WIDTH: f32 = 0.6;
+
+/// Lays out the page content as display lists.
 struct Canvas {
-    enc: FontEnc,
-    latin: bool,
-    hex: bool,
-    cids: HashMap<char, u16>,
-    order: Vec<char>,
-    pages: Vec<Vec<u8>>,
-    cur: Vec<u8>,
+    pages: Vec<Page>,
+    cur: Page,
     y: f32,
 }
 
 impl Canvas {
-    fn new(st: &FormStyle) -> Canvas {
-        let mut c = Canvas {
-            enc: st.enc,
-            latin: st.latin_font,
-            hex: st.hex,
-            cids: HashMap::new(),
-            order: Vec::new(),
-            pages: Vec::new(),
-            cur: Vec::new(),
-            y: TOP,
-        };
-        c.start_page();
-        c
-    }
-
-    fn start_page(&mut self) {
-        self.cur = b"q\n0 0 0 rg 0 0 0 RG 0.6 w\n".to_vec();
-        self.y = TOP;
+    fn new() -> Canvas {
+        Canvas { pages: Vec::new(), cur: Page::default(), y: TOP }
     }
 
     fn new_page(&mut self) {
-        self.cur.extend_from_slice(b"Q\n");
         let page = std::mem::take(&mut self.cur);
         self.pages.push(page);
-        self.start_page();
+        self.y = TOP;
     }
 
-    fn finish(mut self) -> (Vec<Vec<u8>>, Vec<char>) {
-        self.cur.extend_from_slice(b"Q\n");
+    fn finish(mut self) -> Vec<Page> {
         let page = std::mem::take(&mut self.cur);
         self.pages.push(page);
-        (self.pages, self.order)
+        self.pages
     }
 
     /// Makes room for `h` points, starting a new page when needed.
     fn ensure(&mut self, h: f32) {
         if self.y - h < BOTTOM {
             self.new_page();
+        }
+    }
+
+    fn mark(&mut self, name: &'static str, x: f32, y: f32, w: f32, h: f32) {
+        self.cur.marks.push(Mark { name, x, y, w, h });
+    }
+
+    fn text(&mut self, x: f32, y: f32, size: f32, s: &str) -> anyhow::Result<()> {
+        if !s.is_empty() {
+            self.cur.ops.push(Op::Text { x, y, size, s: s.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Text shrunk to fit `w` (with 3 pt padding on each side).
+    fn text_fit(&mut self, x: f32, y: f32, w: f32, size: f32, s: &str) -> anyhow::Result<()> {
+        self.text(x + 3.0, y, fit_size(w, size, s), s)
+    }
+
+    fn text_center(&mut self, cx: f32, y: f32, size: f32, s: &str) -> anyhow::Result<()> {
+        self.text(cx - em(s) * size / 2.0, y, size, s)
+    }
+
+    /// A label spread over the cell, one character per text run (office justification).
+    fn spaced(&mut self, x: f32, y: f32, w: f32, size: f32, s: &str) -> anyhow::Result<()> {
+        let chars: Vec<char> = s.chars().collect();
+        if chars.len() < 2 {
+            return self.text(x, y, size, s);
+        }
+        let total: f32 = chars.iter().map(|c| if c.is_ascii() { 0.5 } else { 1.0 } * size).sum();
+        let gap = ((w - total) / (chars.len() - 1) as f32).max(0.0);
+        let mut cx = x;
+        let mut buf = [0u8; 4];
+        for c in chars {
+            let cs: &str = c.encode_utf8(&mut buf);
+            let owned = cs.to_string();
+            self.text(cx, y, size, &owned)?;
+            cx += em(&owned) * size + gap;
+        }
+        Ok(())
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
+        self.cur.ops.push(Op::Rect { x, y, w, h });
+    }
+}
+
+/// The font size at which `s` fits a cell of width `w` (3 pt padding each side).
+fn fit_size(w: f32, size: f32, s: &str) -> f32 {
+    let e = em(s);
+    let avail = w - 6.0;
+    if e * size > avail && e > 0.0 {
+        (avail / e).max(4.0)
+    } else {
+        size
+    }
+}
+
+/// Writes display lists as content streams in the style's font encoding.
+struct PdfWriter {
+    enc: FontEnc,
+    latin: bool,
+    hex: bool,
+    cids: HashMap<char, u16>,
+    order: Vec<char>,
+}
+
+impl PdfWriter {
+    fn new(st: &FormStyle) -> PdfWriter {
+        PdfWriter { enc: st.enc, latin: st.latin_font, hex: st.hex, cids: HashMap::new(), order: Vec::new() }
+    }
+
+    /// One content stream per page. Identity-H CIDs are assigned in order of first use: every
+    /// page body first, then the footers.
+    fn contents(&mut self, pages: &[Page]) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut out = Vec::with_capacity(pages.len());
+        for p in pages {
+            let mut cur = b"q\n0 0 0 rg 0 0 0 RG 0.6 w\n".to_vec();
+            for op in &p.ops {
+                self.op(&mut cur, op)?;
+            }
+            out.push(cur);
+        }
+        for (p, cur) in pages.iter().zip(out.iter_mut()) {
+            if let Some(f) = &p.footer {
+                self.op(cur, f)?;
+            }
+            cur.extend_from_slice(b"Q\n");
+        }
+        Ok(out)
+    }
+
+    fn op(&mut self, cur: &mut Vec<u8>, op: &Op) -> anyhow::Result<()> {
+        match op {
+            Op::Text { x, y, size, s } => self.text(cur, *x, *y, *size, s),
+            Op::Rect { x, y, w, h } => {
+                let op = format!("{} {} {} {} re S\n", num(*x), num(*y), num(*w), num(*h));
+                cur.extend_from_slice(op.as_bytes());
+                Ok(())
+            }
         }
     }
 
@@ -264,27 +407,27 @@ impl Canvas {
         })
     }
 
-    fn push_string(&mut self, bytes: &[u8]) {
+    fn push_string(&self, cur: &mut Vec<u8>, bytes: &[u8]) {
         if self.hex {
-            self.cur.push(b'<');
+            cur.push(b'<');
             for b in bytes {
-                let _ = write!(HexSink(&mut self.cur), "{b:02X}");
+                let _ = write!(HexSink(&mut *cur), "{b:02X}");
             }
-            self.cur.push(b'>');
+            cur.push(b'>');
         } else {
-            self.cur.push(b'(');
+            cur.push(b'(');
             for &b in bytes {
                 match b {
                     b'(' | b')' | b'\\' => {
-                        self.cur.push(b'\\');
-                        self.cur.push(b);
+                        cur.push(b'\\');
+                        cur.push(b);
                     }
-                    b'\r' => self.cur.extend_from_slice(b"\\r"),
-                    b'\n' => self.cur.extend_from_slice(b"\\n"),
-                    _ => self.cur.push(b),
+                    b'\r' => cur.extend_from_slice(b"\\r"),
+                    b'\n' => cur.extend_from_slice(b"\\n"),
+                    _ => cur.push(b),
                 }
             }
-            self.cur.push(b')');
+            cur.push(b')');
         }
     }
 
@@ -313,57 +456,18 @@ impl Canvas {
         out
     }
 
-    fn text(&mut self, x: f32, y: f32, size: f32, s: &str) -> anyhow::Result<()> {
-        if s.is_empty() {
-            return Ok(());
-        }
+    fn text(&mut self, cur: &mut Vec<u8>, x: f32, y: f32, size: f32, s: &str) -> anyhow::Result<()> {
         let mut cx = x;
         for (latin, run) in self.runs(s) {
             let bytes = if latin { run.as_bytes().to_vec() } else { self.encode_main(run)? };
             let font = if latin { "F2" } else { "F1" };
             let head = format!("BT /{font} {} Tf {} {} Td ", num(size), num(cx), num(y));
-            self.cur.extend_from_slice(head.as_bytes());
-            self.push_string(&bytes);
-            self.cur.extend_from_slice(b" Tj ET\n");
+            cur.extend_from_slice(head.as_bytes());
+            self.push_string(cur, &bytes);
+            cur.extend_from_slice(b" Tj ET\n");
             cx += em(run) * size;
         }
         Ok(())
-    }
-
-    /// Text shrunk to fit `w` (with 3 pt padding on each side).
-    fn text_fit(&mut self, x: f32, y: f32, w: f32, size: f32, s: &str) -> anyhow::Result<()> {
-        let e = em(s);
-        let avail = w - 6.0;
-        let size = if e * size > avail && e > 0.0 { (avail / e).max(4.0) } else { size };
-        self.text(x + 3.0, y, size, s)
-    }
-
-    fn text_center(&mut self, cx: f32, y: f32, size: f32, s: &str) -> anyhow::Result<()> {
-        self.text(cx - em(s) * size / 2.0, y, size, s)
-    }
-
-    /// A label spread over the cell, one character per text run (office justification).
-    fn spaced(&mut self, x: f32, y: f32, w: f32, size: f32, s: &str) -> anyhow::Result<()> {
-        let chars: Vec<char> = s.chars().collect();
-        if chars.len() < 2 {
-            return self.text(x, y, size, s);
-        }
-        let total: f32 = chars.iter().map(|c| if c.is_ascii() { 0.5 } else { 1.0 } * size).sum();
-        let gap = ((w - total) / (chars.len() - 1) as f32).max(0.0);
-        let mut cx = x;
-        let mut buf = [0u8; 4];
-        for c in chars {
-            let cs: &str = c.encode_utf8(&mut buf);
-            let owned = cs.to_string();
-            self.text(cx, y, size, &owned)?;
-            cx += em(&owned) * size + gap;
-        }
-        Ok(())
-    }
-
-    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
-        let op = format!("{} {} {} {} re S\n", num(x), num(y), num(w), num(h));
-        self.cur.extend_from_slice(op.as_bytes());
     }
 }
 
@@ -399,7 +503,19 @@ impl Form<'_> {
     fn values(&self) -> Vec<(&'static str, String)> {
         let d = self.d;
         let st = self.st;
-        let credit = if st.credit_fullwidth { fmt::fullwidth(&d.credit_code) } else { d.credit_code.clone() };
+        let credit = match st.legacy {
+            Some(l) if l.org_hyphen && d.credit_code.chars().count() == 9 => {
+                let (body, check) = d.credit_code.split_at(8);
+                format!("{body}-{check}")
+            }
+            Some(_) => d.credit_code.clone(),
+            None if st.credit_fullwidth => fmt::fullwidth(&d.credit_code),
+            None => d.credit_code.clone(),
+        };
+        let fill_date = match st.legacy {
+            Some(l) => fmt::legacy_date(d.fill_date, l.dot_dates),
+            None => fmt::cn_date(d.fill_date),
+        };
         vec![
             ("declaration_id", d.id.clone()),
             ("category", d.category.clone()),
@@ -415,7 +531,7 @@ impl Form<'_> {
             ("budget_wan", fmt::budget(d.budget_wan, st.budget_two_decimals)),
             ("funding_source", d.funding_source.clone()),
             ("venue", d.venue.clone()),
-            ("fill_date", fmt::cn_date(d.fill_date)),
+            ("fill_date", fill_date),
         ]
     }
 
@@ -433,6 +549,10 @@ impl Form<'_> {
 
     fn title(&mut self, title: &str) -> anyhow::Result<()> {
         self.c.text_center(X0 + WIDTH / 2.0, 785.0, 16.0, title)?;
+        if self.st.legacy.is_some() {
+            self.c.y = 745.0;
+            return Ok(());
+        }
         let line = format!("{}{}{}", field_label("declaration_id"), self.st.colon, self.d.id);
         if self.st.layout == Layout::Lines {
             self.c.text(X0 + 10.0, 758.0, 10.5, &line)?;
@@ -512,6 +632,9 @@ impl Form<'_> {
 
     fn basic(&mut self) -> anyhow::Result<()> {
         self.heading("一、基本信息")?;
+        if self.st.legacy.is_some() {
+            return self.legacy_basic();
+        }
         match self.st.layout {
             Layout::Grid => {
                 self.grid_pairs(&["declaration_id", "category"])?;
@@ -554,8 +677,71 @@ impl Form<'_> {
         Ok(())
     }
 
+    /// 一、基本信息 of a paper-era form: unit first, no declaration id.
+    fn legacy_basic(&mut self) -> anyhow::Result<()> {
+        const KEYS: [&str; 8] = [
+            "unit_name",
+            "credit_code",
+            "unit_type",
+            "event_name",
+            "category",
+            "supervisor",
+            "contact_name",
+            "contact_phone",
+        ];
+        match self.st.layout {
+            Layout::Grid => {
+                self.grid_pairs(&["unit_name"])?;
+                self.grid_pairs(&["credit_code", "unit_type"])?;
+                self.grid_pairs(&["event_name"])?;
+                self.grid_pairs(&["category", "contact_name"])?;
+                self.grid_pairs(&["supervisor"])?;
+                self.grid_pairs(&["contact_phone"])?;
+            }
+            Layout::Lines => {
+                for k in KEYS {
+                    self.line(k)?;
+                }
+                self.c.y -= 6.0;
+            }
+            Layout::Spaced => {
+                for k in KEYS {
+                    self.spaced_row(k)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn legacy_items(&mut self, l: LegacyForm) -> anyhow::Result<()> {
+        let widths: Vec<f32> = LEGACY_ITEM_COLS.iter().map(|(w, _)| *w).collect();
+        let header: Vec<String> = LEGACY_ITEM_COLS.iter().map(|(_, h)| h.to_string()).collect();
+        self.table_row_in(&widths, &header, 20.0, 7.5)?;
+        for (i, it) in self.d.items.iter().enumerate() {
+            let code = if self.st.occ_fullwidth {
+                fmt::fullwidth_hyphens(&it.occupation_code)
+            } else {
+                it.occupation_code.clone()
+            };
+            let row = vec![
+                (i + 1).to_string(),
+                it.occupation.clone(),
+                code,
+                it.undertaker.clone(),
+                it.host_location.clone(),
+                fmt::legacy_range(it.start_date, it.end_date, l.dot_dates),
+                it.participants.to_string(),
+            ];
+            self.table_row_in(&widths, &row, 18.0, 7.0)?;
+        }
+        Ok(())
+    }
+
     fn items(&mut self) -> anyhow::Result<()> {
         self.heading("二、竞赛项目")?;
+        if let Some(l) = self.st.legacy {
+            return self.legacy_items(l);
+        }
         let header: Vec<String> = std::iter::once("序号".to_string())
             .chain(crate::model::ITEM_FIELDS.iter().map(|(_, _, l)| l.to_string()))
             .collect();
@@ -583,10 +769,14 @@ impl Form<'_> {
     }
 
     fn table_row(&mut self, cells: &[String], h: f32, size: f32) -> anyhow::Result<()> {
+        self.table_row_in(&ITEM_COLS, cells, h, size)
+    }
+
+    fn table_row_in(&mut self, cols: &[f32], cells: &[String], h: f32, size: f32) -> anyhow::Result<()> {
         self.c.ensure(h);
         let y0 = self.c.y - h;
         let mut x = X0;
-        for (w, t) in ITEM_COLS.iter().zip(cells) {
+        for (w, t) in cols.iter().zip(cells) {
             if self.st.ruled_items {
                 self.c.rect(x, y0, *w, h);
             }
@@ -626,6 +816,7 @@ impl Form<'_> {
     fn signature(&mut self) -> anyhow::Result<()> {
         self.c.ensure(130.0);
         self.heading("四、申报单位（盖章）")?;
+        let top = self.c.y + 20.0;
         self.c.y -= 14.0;
         self.c.text(X0 + 10.0, self.c.y, 10.0, "本单位承诺以上信息真实有效。")?;
         self.c.y -= 70.0;
@@ -640,46 +831,51 @@ impl Form<'_> {
                 self.c.rect(x + 90.0, y0, 167.5, h);
                 self.c.text_fit(x, y0 + 7.0, 90.0, 9.5, &label)?;
                 self.c.text_fit(x + 90.0, y0 + 7.0, 167.5, 9.5, &value)?;
+                let vs = fit_size(167.5, 9.5, &value);
+                self.c.mark("fill_date", x + 93.0, y0 + 7.0, em(&value) * vs, vs);
                 self.c.y = y0;
             }
             _ => {
                 let s = format!("{label}{}{value}", self.st.colon);
                 self.c.text(X0 + 320.0, self.c.y, 10.5, &s)?;
+                let x = X0 + 320.0 + em(&format!("{label}{}", self.st.colon)) * 10.5;
+                self.c.mark("fill_date", x, self.c.y, em(&value) * 10.5, 10.5);
             }
         }
+        // the block a seal is stamped on: from the heading down to the fill date
+        self.c.mark("signature", X0, self.c.y, WIDTH, top - self.c.y);
         Ok(())
     }
 }
 
+/// Lays out the declaration form: one display list per page.
+pub fn layout(d: &Decl, st: &FormStyle, title: &str) -> Vec<Page> {
+    let mut f = Form { d, st, c: Canvas::new() };
+    // the canvas never fails: encoding errors surface when the PDF is written
+    let _ = f.title(title);
+    let _ = f.basic();
+    let _ = f.items();
+    let _ = f.conditions();
+    let _ = f.signature();
+    let mut pages = f.c.finish();
+    let n_pages = pages.len();
+    if n_pages > 1 {
+        for (i, page) in pages.iter_mut().enumerate() {
+            let s = format!("第 {} 页 共 {} 页", i + 1, n_pages);
+            let (size, cx) = (8.0, X0 + WIDTH / 2.0);
+            page.footer = Some(Op::Text { x: cx - em(&s) * size / 2.0, y: 30.0, size, s });
+        }
+    }
+    pages
+}
+
 /// Renders the declaration form; returns the PDF bytes and the page count.
 pub fn render(d: &Decl, st: &FormStyle, title: &str) -> anyhow::Result<(Vec<u8>, usize)> {
-    let mut f = Form { d, st, c: Canvas::new(st) };
-    f.title(title)?;
-    f.basic()?;
-    f.items()?;
-    f.conditions()?;
-    f.signature()?;
-    let mut c = f.c;
-    let n_pages = c.pages.len() + 1;
-    if n_pages > 1 {
-        // footers: the current page is the last one; earlier pages get theirs appended
-        let footer = |i: usize| format!("第 {} 页 共 {} 页", i + 1, n_pages);
-        let mut earlier = std::mem::take(&mut c.pages);
-        let last = std::mem::take(&mut c.cur);
-        for (i, page) in earlier.iter_mut().enumerate() {
-            page.truncate(page.len() - 2); // drop "Q\n"
-            c.cur = std::mem::take(page);
-            c.text_center(X0 + WIDTH / 2.0, 30.0, 8.0, &footer(i))?;
-            c.cur.extend_from_slice(b"Q\n");
-            *page = std::mem::take(&mut c.cur);
-        }
-        c.cur = last;
-        c.text_center(X0 + WIDTH / 2.0, 30.0, 8.0, &footer(n_pages - 1))?;
-        c.pages = earlier;
-    }
-    let (pages, order) = c.finish();
-    let bytes = assemble(st, d, pages, &order)?;
-    Ok((bytes, n_pages))
+    let pages = layout(d, st, title);
+    let mut w = PdfWriter::new(st);
+    let contents = w.contents(&pages)?;
+    let bytes = assemble(st, d, contents, &w.order)?;
+    Ok((bytes, pages.len()))
 }
 
 fn utf16_text(s: &str) -> Object {
