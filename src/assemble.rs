@@ -12,7 +12,7 @@ use crate::model::{
 };
 
 /// One extracted record with the file it came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Piece {
     pub extracted: Extracted,
     pub source: SourceFile,
@@ -33,7 +33,9 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn group_key(e: &Extracted, n: usize) -> String {
+/// The key that joins the pieces of one declaration: its id, else unit and event, else the
+/// file (a document that can join nothing).
+pub fn group_key(e: &Extracted, n: usize) -> String {
     if let Some(id) = e.fields.get("declaration_id") {
         return format!("id:{}", id.value);
     }
@@ -55,7 +57,8 @@ pub fn assemble(p: &Pipeline, mut pieces: Vec<Piece>) -> Vec<Declaration> {
     groups.into_iter().map(|(key, g)| merge(p, key, g)).collect()
 }
 
-fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
+/// Merges the pieces of one declaration (sorted by file).
+pub fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
     let (forms, sheets): (Vec<&Piece>, Vec<&Piece>) =
         pieces.iter().partition(|pc| pc.extracted.method != Method::Sheet);
     let form = forms.first().map(|pc| &pc.extracted);
@@ -137,6 +140,7 @@ fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
         sources,
         has_form: form.is_some(),
         has_sheet: sheet.is_some(),
+        scanned: form.is_some_and(|f| f.method == Method::Ocr),
         legacy,
         year,
         disagreements,

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod model;
 pub mod read;
+pub mod ocr;
 pub mod codes;
 pub mod discover;
 pub mod extract;
@@ -14,3 +15,4 @@ pub mod check;
 pub mod report;
 pub mod pipeline;
 pub mod samples;
+pub mod store;

@@ -64,6 +64,12 @@ enum Command {
         count: usize,
         #[arg(long, default_value_t = 2024)]
         seed: u64,
+        /// share of the forms written as scans (image PDF, JPG, PNG, TIFF) instead of PDFs
+        #[arg(long, default_value_t = 0.0)]
+        scanned: f64,
+        /// share of the scans that are legacy (2019–2023) paper-era forms
+        #[arg(long, default_value_t = 0.0)]
+        legacy: f64,
         #[arg(long, default_value = "pipelines/bayu-2024.toml")]
         pipeline: PathBuf,
     },
@@ -77,6 +83,9 @@ fn load_pipeline(path: &PathBuf) -> Result<Pipeline, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Tesseract (OpenMP) must be single-threaded; the variable has to be set before the
+    // process starts, so this re-executes the program with it when needed
+    shenbao::ocr::ensure_single_threaded_env();
     limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
@@ -175,12 +184,23 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Samples { out, count, seed, pipeline: pipeline_path } => {
+        Command::Samples { out, count, seed, scanned, legacy, pipeline: pipeline_path } => {
             let p = match load_pipeline(&pipeline_path) {
                 Ok(p) => p,
                 Err(c) => return c,
             };
-            match shenbao::samples::generate(&p, &out, count, seed) {
+            // regenerating over an earlier set replaces it whole (no stale forms left behind)
+            if out.join("truth.json").is_file() {
+                for sub in ["forms", "sheets", "scans"] {
+                    let _ = std::fs::remove_dir_all(out.join(sub));
+                }
+            }
+            if !(0.0..=1.0).contains(&scanned) || !(0.0..=1.0).contains(&legacy) {
+                eprintln!("shenbao: --scanned and --legacy are shares between 0 and 1");
+                return ExitCode::from(2);
+            }
+            let opts = shenbao::samples::Options { count, seed, scanned_fraction: scanned, legacy_fraction: legacy };
+            match shenbao::samples::generate_with(&p, &out, &opts) {
                 Ok(s) => {
                     eprintln!("shenbao: wrote {} ({s})", out.display());
                     ExitCode::SUCCESS

@@ -386,6 +386,9 @@ pub struct Declaration {
     /// which methods were used: text / ocr / sheet
     pub has_form: bool,
     pub has_sheet: bool,
+    /// the form was read by OCR (a scan): a field it lacks may be unreadable, not absent
+    #[serde(default)]
+    pub scanned: bool,
     pub legacy: bool,
     pub year: Option<i32>,
     /// fields where form and spreadsheet disagree: (key, item index, form value, sheet value)

@@ -15,7 +15,7 @@ use crate::check::{check_one, cross_findings, finish, CrossView};
 use crate::config::Pipeline;
 use crate::discover::{self, Discovered, FileKind};
 use crate::extract;
-use crate::model::{Extracted, FileError, SourceFile, Verdict};
+use crate::model::{Extracted, FileError, Finding, Method, Severity, SourceFile, Verdict};
 use crate::store::{self, Store};
 use crate::read::{self, ReadError};
 
@@ -95,20 +95,30 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 Ok(d) => d,
                 Err(e) => return Outcome::Error(file_error(&f.display, Some(sha), kind, &e)),
             };
-            drop(bytes);
             let source = SourceFile { file: f.display.clone(), sha256: sha.clone(), kind: kind.into(), pages: Some(doc.pages.len() as u32) };
             let has_text = doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty()));
             if !has_text {
-                let images: u32 = doc.pages.iter().map(|pg| pg.image_count).sum();
-                return Outcome::Error(custom_error(
-                    &f.display,
-                    Some(sha),
-                    kind,
-                    "no-text",
-                    "PDF无文字层（扫描件），OCR识别尚未启用，需人工审核",
-                    &format!("{} pages, {images} images, no text", doc.pages.len()),
-                ));
+                // an image-only PDF: a scan
+                let pages = doc.pages.len() as u32;
+                drop(doc);
+                let (lines, coverage) = match scanned_pdf_lines(&bytes, pages) {
+                    Ok(l) => l,
+                    Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
+                };
+                drop(bytes);
+                if coverage < SCAN_COVERAGE && extract::extract_form(p, &f.display, Method::Ocr, &lines).is_err() {
+                    return Outcome::Error(custom_error(
+                        &f.display,
+                        Some(sha),
+                        kind,
+                        "no-text",
+                        "PDF无文字层，也不是整页扫描件，未识别出申报表内容",
+                        &format!("{pages} pages, largest image covers {:.0}% of a page", coverage * 100.0),
+                    ));
+                }
+                return scanned_outcome(p, &f.display, lines, source);
             }
+            drop(bytes);
             match extract::extract_pdf(p, &f.display, &doc) {
                 Ok(extracted) => Outcome::Pieces(vec![Piece { extracted, source }]),
                 Err(e) => Outcome::Error(custom_error(
@@ -121,14 +131,32 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 )),
             }
         }
-        FileKind::Image(_) => Outcome::Error(custom_error(
-            &f.display,
-            discover::hash_file(&f.path).ok(),
-            kind,
-            "no-text",
-            "图片（扫描件）无文字层，OCR识别尚未启用，需人工审核",
-            "image input",
-        )),
+        FileKind::Image(_) => {
+            let sha = discover::hash_file(&f.path).ok();
+            let mut lines = Vec::new();
+            let mut ocr_failure = None;
+            let pages = read::image::for_each_page(&f.path, &read::image::ImageLimits::default(), |page| {
+                match extract::scan::page_lines(&page.image, page.index as u32 + 1, page.effective_dpi()) {
+                    Ok(l) => {
+                        lines.extend(l);
+                        std::ops::ControlFlow::Continue(())
+                    }
+                    Err(e) => {
+                        ocr_failure = Some(e);
+                        std::ops::ControlFlow::Break(())
+                    }
+                }
+            });
+            let pages = match pages {
+                Ok(n) => n,
+                Err(e) => return Outcome::Error(file_error(&f.display, sha, kind, &e)),
+            };
+            if let Some(e) = ocr_failure {
+                return Outcome::Error(ocr_error(&f.display, sha, kind, e));
+            }
+            let source = SourceFile { file: f.display.clone(), sha256: sha.unwrap_or_default(), kind: kind.into(), pages: Some(pages as u32) };
+            scanned_outcome(p, &f.display, lines, source)
+        }
         FileKind::Sheet(format) => {
             let sha = discover::hash_file(&f.path).ok();
             let sheets = match read::sheet::read_sheets(&f.path, format) {
@@ -154,6 +182,71 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             }
         }
     }
+}
+
+/// Page lines of an image-only PDF, one page image at a time, and the largest share of a
+/// page an image covers (a scan covers its page; a logo does not).
+fn scanned_pdf_lines(bytes: &[u8], pages: u32) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
+    let doc = lopdf::Document::load_mem(bytes).map_err(|e| ScanError::Read(ReadError::Damaged(e.to_string())))?;
+    let limits = read::image::ImageLimits::default();
+    let mut lines = Vec::new();
+    let mut coverage = 0.0f32;
+    for page in 1..=pages {
+        let Some(img) = read::pdfimage::largest_page_image(&doc, page, &limits).map_err(ScanError::Read)? else { continue };
+        coverage = coverage.max(img.coverage);
+        lines.extend(extract::scan::page_lines(&img.image, page, img.dpi)?);
+    }
+    Ok((lines, coverage))
+}
+
+/// A page image covering at least this share of its page is a scan of the page.
+const SCAN_COVERAGE: f32 = 0.5;
+
+enum ScanError {
+    Read(ReadError),
+    Ocr(crate::ocr::OcrError),
+}
+
+impl From<crate::ocr::OcrError> for ScanError {
+    fn from(e: crate::ocr::OcrError) -> Self {
+        ScanError::Ocr(e)
+    }
+}
+
+fn ocr_error(file: &str, sha256: Option<String>, kind: &str, e: impl Into<ScanError>) -> FileError {
+    match e.into() {
+        ScanError::Read(e) => file_error(file, sha256, kind, &e),
+        ScanError::Ocr(e) => custom_error(
+            file,
+            sha256,
+            kind,
+            "ocr-unavailable",
+            "扫描件需要OCR识别，但OCR引擎不可用（请运行 scripts/setup.sh 安装 Tesseract 中文数据）",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// A scan's record: the fields OCR could read. A scan that yields no form is a declaration
+/// of its own that a person must look at, never a pass.
+fn scanned_outcome(p: &Pipeline, file: &str, lines: Vec<extract::layout::Line>, source: SourceFile) -> Outcome {
+    let extracted = match extract::extract_form(p, file, Method::Ocr, &lines) {
+        Ok(e) => e,
+        Err(e) => {
+            let mut f = Finding::new(
+                "required",
+                Severity::Review,
+                format!(
+                    "扫描件无法识别：未识别出申报表内容（识别到{}行文字、{}个字段标签），请人工审核原件",
+                    lines.len(),
+                    e.labels_found
+                ),
+            );
+            f.file = Some(file.to_string());
+            Extracted { file: file.to_string(), method: Method::Ocr, fields: Default::default(), items: Vec::new(), legacy: false, year: None, findings: vec![f] }
+        }
+    };
+    Outcome::Pieces(vec![Piece { extracted, source }])
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

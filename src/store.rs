@@ -139,6 +139,7 @@ mod tests {
             sources: vec![],
             has_form: true,
             has_sheet: false,
+            scanned: false,
             legacy: false,
             year: Some(2024),
             disagreements: vec![],

@@ -107,7 +107,8 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
         }
     }
     let code = |name: &str| by_file.get(name).map(|e| e["code"].as_str().unwrap().to_string()).unwrap_or_default();
-    assert_eq!(code("photo.pdf"), "no-text", "classified by content: a JPEG, whatever its name");
+    assert_eq!(code("photo.pdf"), "damaged", "a truncated JPEG, whatever its name");
+    assert_eq!(by_file["photo.pdf"]["kind"], "jpeg", "classified by content");
     assert_eq!(code("empty.xlsx"), "empty");
     assert_eq!(code("not-a-workbook.xlsx"), "unsupported");
     assert_eq!(code("notes.xls"), "unsupported");

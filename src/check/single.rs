@@ -27,6 +27,12 @@ fn text<'a>(d: &'a Declaration, key: &str) -> Option<&'a str> {
 pub fn required(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
     let r = &p.rules.required;
     let mut out = Vec::new();
+    // on a scan, a field not found may be one OCR could not read: a person looks; a scan
+    // where nothing was read carries its own finding and no list of every field
+    if d.scanned && d.fields.is_empty() && d.items.is_empty() {
+        return out;
+    }
+    let missing = if d.scanned { p.rules.low_confidence.severity } else { r.severity };
     if d.has_sheet && !d.has_form {
         out.push(Finding::new(
             "required",
@@ -36,7 +42,7 @@ pub fn required(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
     }
     if d.has_form && !d.legacy {
         match d.get("declaration_id") {
-            None => out.push(Finding::new("required", r.severity, "申报表缺少申报编号").at("declaration_id", None)),
+            None => out.push(Finding::new("required", missing, "申报表缺少申报编号").at("declaration_id", None)),
             Some(f) => {
                 let id = f.value.to_string();
                 if !p.declaration_id.is_match(&id) {
@@ -50,7 +56,7 @@ pub fn required(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
     }
     for key in &r.fields {
         if d.get(key).is_none() {
-            out.push(Finding::new("required", r.severity, format!("缺少必填项：{}", field_label(key))).at(key, None));
+            out.push(Finding::new("required", missing, format!("缺少必填项：{}", field_label(key))).at(key, None));
         }
     }
     if let Some(f) = d.get("contact_phone") {
@@ -67,13 +73,13 @@ pub fn required(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
         }
     }
     if d.items.is_empty() {
-        out.push(Finding::new("required", r.severity, "未填写竞赛项目"));
+        out.push(Finding::new("required", missing, "未填写竞赛项目"));
     }
     for (i, item) in d.items.iter().enumerate() {
         for key in &r.item_fields {
             if item.get(key).is_none() {
                 out.push(
-                    Finding::new("required", r.severity, format!("第{}个竞赛项目缺少{}", i + 1, field_label(key)))
+                    Finding::new("required", missing, format!("第{}个竞赛项目缺少{}", i + 1, field_label(key)))
                         .at(key, None)
                         .item(i),
                 );
@@ -276,8 +282,12 @@ pub fn event_catalogue(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
 pub fn conditions(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
     let r = &p.rules.conditions;
     let mut out = Vec::new();
+    if d.scanned && d.fields.is_empty() && d.items.is_empty() {
+        return out;
+    }
+    let missing = if d.scanned { p.rules.low_confidence.severity } else { r.severity };
     let mut at_least = |key: &str, min: f64, strictly: bool, what: &str| match d.get(key) {
-        None => out.push(Finding::new("conditions", r.severity, format!("未填写{what}")).at(key, None)),
+        None => out.push(Finding::new("conditions", missing, format!("未填写{what}")).at(key, None)),
         Some(f) => {
             let v = f.value.as_f64().unwrap_or(f64::NAN);
             let ok = if strictly { v > min } else { v >= min };
@@ -297,7 +307,7 @@ pub fn conditions(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
     at_least("experts_judges", r.min_experts_judges as f64, false, "专家裁判人员数");
     at_least("budget_wan", r.min_budget_wan, true, "经费预算（万元）");
     if r.require_venue && d.get("venue").is_none() {
-        out.push(Finding::new("conditions", r.severity, "未填写竞赛场地").at("venue", None));
+        out.push(Finding::new("conditions", missing, "未填写竞赛场地").at("venue", None));
     }
     out
 }

@@ -35,6 +35,28 @@ fn is_colon(c: char) -> bool {
     matches!(c, ':' | '：' | '∶' | '﹕')
 }
 
+/// What OCR reads for a colon or a bracket of a label.
+fn ocr_fold(c: char) -> char {
+    match c {
+        ';' | '；' | '∶' | '﹕' => ':',
+        '【' | '[' | '〔' | '{' => '(',
+        '】' | ']' | '〕' | '}' => ')',
+        c => c,
+    }
+}
+
+/// Equal, or (for OCR'd text) equal but for one character in a label of four or more.
+fn label_eq(label: &str, text: &str, fuzzy: bool) -> bool {
+    if label == text {
+        return true;
+    }
+    if !fuzzy {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (label.chars().collect(), text.chars().map(ocr_fold).collect());
+    a.len() >= 4 && a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() <= 1
+}
+
 /// Normalised characters of a text with the byte offset of each in the original.
 fn norm_chars(text: &str) -> Vec<(usize, char)> {
     text.char_indices()
@@ -53,15 +75,18 @@ fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
         // a label spread over several chunks (spaced-out characters), optionally with a colon
         let mut joined = String::new();
         let mut best: Option<(usize, &str)> = None;
+        let mut fuzzy = false;
         for j in i..chunks.len() {
-            for c in chunks[j].text.chars().map(fold_width).filter(|c| !c.is_whitespace()) {
+            fuzzy |= chunks[j].conf < 1.0;
+            for c in chunks[j].text.chars().map(fold_width).map(|c| if fuzzy { ocr_fold(c) } else { c }).filter(|c| !c.is_whitespace()) {
                 joined.push(c);
             }
             let bare = joined.trim_end_matches(is_colon);
             if bare.chars().count() > max_label {
                 break;
             }
-            if let Some((_, key)) = labels.iter().find(|(l, _)| l == bare) {
+            let found = labels.iter().find(|(l, _)| l == bare).or_else(|| labels.iter().find(|(l, _)| label_eq(l, bare, fuzzy)));
+            if let Some((_, key)) = found {
                 best = Some((j, key.as_str()));
             }
         }
@@ -80,7 +105,8 @@ fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
 /// Splits one chunk at every `label：` it contains (at its start or after whitespace).
 fn split_chunk(p: &Pipeline, chunk: &Chunk, out: &mut Vec<Token>) {
     let text = &chunk.text;
-    let chars = norm_chars(text);
+    let fuzzy = chunk.conf < 1.0;
+    let chars: Vec<(usize, char)> = norm_chars(text).into_iter().map(|(i, c)| (i, if fuzzy { ocr_fold(c) } else { c })).collect();
     let total = text.chars().count().max(1) as f32;
     let x_at = |byte: usize| -> f32 {
         let n = text[..byte].chars().count() as f32;
@@ -99,8 +125,8 @@ fn split_chunk(p: &Pipeline, chunk: &Chunk, out: &mut Vec<Token>) {
             for (label, key) in p.label_index() {
                 let n = label.chars().count();
                 if k + n < chars.len()
-                    && chars[k..k + n].iter().map(|(_, c)| *c).eq(label.chars())
                     && is_colon(chars[k + n].1)
+                    && label_eq(label, &chars[k..k + n].iter().map(|(_, c)| *c).collect::<String>(), fuzzy)
                 {
                     matched = Some((n, key.clone()));
                     break;
@@ -125,7 +151,8 @@ fn split_chunk(p: &Pipeline, chunk: &Chunk, out: &mut Vec<Token>) {
 }
 
 fn push_value(out: &mut Vec<Token>, text: &str, x0: f32, x1: f32, conf: f32) {
-    let t = text.trim();
+    // a colon OCR read apart from its label belongs to the label
+    let t = text.trim().trim_start_matches(|c: char| is_colon(c) || (conf < 1.0 && ocr_fold(c) == ':')).trim();
     if !t.is_empty() {
         out.push(Token::Value { text: t.to_string(), x0, x1, conf });
     }
@@ -413,7 +440,11 @@ fn make_field(
                 _ => true,
             };
             let prov = Provenance { raw: raw_differs.then(|| raw.text.trim().to_string()), ..prov };
-            Some(Field { value, prov })
+            let mut field = Field { value, prov };
+            if method == Method::Ocr {
+                super::verify::verify(p, key, &mut field);
+            }
+            Some(field)
         }
         Ok(None) => None,
         Err(e) => {
@@ -508,6 +539,27 @@ mod tests {
         assert_eq!(e.items[0].text("occupation_code"), Some("4-04-05"));
         assert_eq!(e.items[1].get("end_date").unwrap().value.to_string(), "2024-11-20");
         assert_eq!(e.fields["managers"].value, Value::Int(5));
+    }
+
+    #[test]
+    fn ocr_labels_are_matched_tolerantly() {
+        let p = pipeline();
+        let ocr = |y: f32, chunks: &[(&str, f32)]| {
+            let mut l = line(y, chunks);
+            l.chunks.iter_mut().for_each(|c| c.conf = 0.9);
+            l
+        };
+        let lines = vec![
+            ocr(20.0, &[("2024年“巴渝工匠”杯职业技能竞赛申报表", 100.0)]),
+            ocr(40.0, &[("统一社会信用伐码；91500103MA5U000000", 50.0)]),
+            ocr(60.0, &[("经费预算【万元】", 50.0), ("12", 300.0)]),
+        ];
+        let e = extract_form(&p, "a.png", Method::Ocr, &lines).unwrap();
+        assert_eq!(text(&e, "credit_code").as_deref(), Some("91500103MA5U000000"));
+        assert_eq!(e.fields["budget_wan"].value, Value::Int(12).to_string().parse::<f64>().map(Value::Number).unwrap());
+        // a text layer is matched exactly: one wrong character is not a label
+        let lines = vec![line(20.0, &[("申报表", 1.0)]), line(40.0, &[("统一社会信用伐码：9150", 50.0)])];
+        assert!(extract_form(&p, "a.pdf", Method::Text, &lines).unwrap().fields.get("credit_code").is_none());
     }
 
     #[test]

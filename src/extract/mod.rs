@@ -4,7 +4,9 @@
 pub mod form;
 pub mod layout;
 pub mod normalize;
+pub mod scan;
 pub mod sheet;
+pub mod verify;
 
 pub use form::{extract_form, NotAForm};
 pub use sheet::{extract_sheets, NoHeader};

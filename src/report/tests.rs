@@ -79,6 +79,7 @@ fn decl(id: &str, unit: &str, event: &str, file: &str, verdict: Verdict) -> Decl
         }],
         has_form: true,
         has_sheet: false,
+        scanned: false,
         legacy: false,
         year: Some(2024),
         disagreements: Vec::new(),
