@@ -143,23 +143,15 @@ fn main() -> ExitCode {
         }
         Command::Inspect { file, text, pipeline: pipeline_path } => {
             if text {
-                return match std::fs::read(&file) {
+                return match pipeline::document_text(&file) {
+                    Ok(t) => {
+                        println!("{t}");
+                        ExitCode::SUCCESS
+                    }
                     Err(e) => {
-                        eprintln!("shenbao: {}: {e}", file.display());
+                        eprintln!("shenbao: {}: {} ({})", e.file, e.message, e.detail);
                         ExitCode::from(1)
                     }
-                    Ok(bytes) => match shenbao::read::pdf::read_pdf(&bytes) {
-                        Ok(doc) => {
-                            for page in &doc.pages {
-                                println!("{}", shenbao::read::pdf::page_text(page));
-                            }
-                            ExitCode::SUCCESS
-                        }
-                        Err(e) => {
-                            eprintln!("shenbao: {}: {} ({})", file.display(), e.message_zh(), e);
-                            ExitCode::from(1)
-                        }
-                    },
                 };
             }
             let p = match load_pipeline(&pipeline_path) {

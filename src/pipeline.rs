@@ -372,6 +372,44 @@ pub fn quiet_contained_panics() {
     }));
 }
 
+/// For `inspect --text`: a document's text in reading order, page after page — the text
+/// layer of a PDF, or what OCR reads on a scan (table cells separated by ` | `).
+pub fn document_text(path: &Path) -> Result<String, FileError> {
+    let display = path.display().to_string();
+    let (kind, _) = discover::classify(path).map_err(|e| custom_error(&display, None, "unknown", "io", "无法读取文件", &e.to_string()))?;
+    let lines_text = |lines: &[extract::layout::Line]| {
+        lines.iter().map(|l| l.chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" | ")).collect::<Vec<_>>().join("\n")
+    };
+    match kind {
+        FileKind::Pdf => {
+            let bytes = std::fs::read(path).map_err(|e| file_error(&display, None, "pdf", &ReadError::Io(e)))?;
+            let doc = read::pdf::read_pdf(&bytes).map_err(|e| file_error(&display, None, "pdf", &e))?;
+            if doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty())) {
+                return Ok(doc.pages.iter().map(read::pdf::page_text).collect::<Vec<_>>().join("\n"));
+            }
+            let (lines, _) = scanned_pdf_lines(&bytes, doc.pages.len() as u32).map_err(|e| ocr_error(&display, None, "pdf", e))?;
+            Ok(lines_text(&lines))
+        }
+        FileKind::Image(_) => {
+            let mut lines = Vec::new();
+            let mut failure = None;
+            read::image::for_each_page(path, &read::image::ImageLimits::default(), |page| {
+                match extract::scan::page_lines(&page.image, page.index as u32 + 1, page.effective_dpi()) {
+                    Ok(l) => lines.extend(l),
+                    Err(e) => failure = Some(e),
+                }
+                std::ops::ControlFlow::Continue(())
+            })
+            .map_err(|e| file_error(&display, None, kind.name(), &e))?;
+            if let Some(e) = failure {
+                return Err(ocr_error(&display, None, kind.name(), e));
+            }
+            Ok(lines_text(&lines))
+        }
+        _ => Err(custom_error(&display, None, kind.name(), "unsupported", "不是PDF或图片，没有可显示的文字", "inspect --text reads PDFs and images")),
+    }
+}
+
 /// For `inspect`: everything read from one document that needs no other document.
 pub fn inspect(p: &Pipeline, path: &Path) -> Result<Vec<Piece>, FileError> {
     let (kind, size) = discover::classify(path).map_err(|e| custom_error(&path.display().to_string(), None, "unknown", "io", "无法读取文件", &e.to_string()))?;

@@ -39,8 +39,8 @@ fn is_colon(c: char) -> bool {
 fn ocr_fold(c: char) -> char {
     match c {
         ';' | '；' | '∶' | '﹕' => ':',
-        '【' | '[' | '〔' | '{' => '(',
-        '】' | ']' | '〕' | '}' => ')',
+        '【' | '[' | '〔' | '{' | '〈' | '《' | '<' => '(',
+        '】' | ']' | '〕' | '}' | '〉' | '》' | '>' => ')',
         c => c,
     }
 }
@@ -54,7 +54,11 @@ fn label_eq(label: &str, text: &str, fuzzy: bool) -> bool {
         return false;
     }
     let (a, b): (Vec<char>, Vec<char>) = (label.chars().collect(), text.chars().map(ocr_fold).collect());
-    a.len() >= 4 && a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() <= 1
+    if a.len() >= 4 && a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() <= 1 {
+        return true;
+    }
+    // a label followed by a bracketed unit OCR could not read: 竞赛职业(LAP), 专家裁判人员(A)
+    a.len() >= 4 && b.len() > a.len() + 1 && b[..a.len()] == a[..] && b[a.len()] == '(' && b.last() == Some(&')')
 }
 
 /// Normalised characters of a text with the byte offset of each in the original.
@@ -95,11 +99,74 @@ fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
             i = j + 1;
             continue 'chunks;
         }
+        // an OCR'd run of labels with no colon (a table header read as one piece)
+        if chunks[i].conf < 1.0 {
+            if let Some(labels) = segment_labels(p, &chunks[i]) {
+                out.extend(labels);
+                i += 1;
+                continue 'chunks;
+            }
+        }
         // `label：value` (possibly several) inside one chunk
         split_chunk(p, &chunks[i], &mut out);
         i += 1;
     }
     out
+}
+
+/// Display width of a character in ems (CJK full width, ASCII half).
+fn em_width(c: char) -> f32 {
+    if c.is_ascii() { 0.5 } else { 1.0 }
+}
+
+/// The x of each character's centre in a chunk, spreading the chunk's width by character width.
+fn char_centres(chunk: &Chunk) -> Vec<f32> {
+    let total: f32 = chunk.text.chars().map(em_width).sum::<f32>().max(0.5);
+    let scale = (chunk.x1 - chunk.x0) / total;
+    let mut x = chunk.x0;
+    chunk
+        .text
+        .chars()
+        .map(|c| {
+            let w = em_width(c) * scale;
+            x += w;
+            x - w / 2.0
+        })
+        .collect()
+}
+
+/// A chunk that is nothing but labels (with OCR noise between them) → label tokens with
+/// estimated x ranges; None if any part of it is not a label, or it is a single label.
+fn segment_labels(p: &Pipeline, chunk: &Chunk) -> Option<Vec<Token>> {
+    let chars: Vec<char> = chunk.text.chars().map(fold_width).map(ocr_fold).collect();
+    let xs = char_centres(chunk);
+    let noise = |c: char| c.is_whitespace() || "”“\"'|、，,.·`_-~".contains(c) || c == '‘' || c == '’';
+    let mut out = Vec::new();
+    let mut k = 0;
+    'outer: while k < chars.len() {
+        if noise(chars[k]) {
+            k += 1;
+            continue;
+        }
+        for (label, key) in p.label_index() {
+            let n = label.chars().count();
+            if k + n <= chars.len() && label_eq(label, &chars[k..k + n].iter().collect::<String>(), true) {
+                let half = (xs.get(1).copied().unwrap_or(chunk.x1) - xs[0]).abs() / 2.0;
+                out.push(Token::Label { key: key.clone(), x0: xs[k] - half, x1: xs[k + n - 1] + half });
+                k += n;
+                continue 'outer;
+            }
+        }
+        // 序号 (the row number column) is no field label but belongs to the header
+        if chars[k..].starts_with(&['序', '号']) {
+            let half = (xs.get(1).copied().unwrap_or(chunk.x1) - xs[0]).abs() / 2.0;
+            out.push(Token::Value { text: "序号".into(), x0: xs[k] - half, x1: xs[k + 1] + half, conf: chunk.conf });
+            k += 2;
+            continue;
+        }
+        return None;
+    }
+    (out.len() >= 2 && out.iter().any(|t| matches!(t, Token::Label { .. }))).then_some(out)
 }
 
 /// Splits one chunk at every `label：` it contains (at its start or after whitespace).
@@ -242,6 +309,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     let mut title: Option<String> = None;
     let mut labels_found = 0;
     let mut table: Option<Columns> = None;
+    let mut last_row_y: Option<f32> = None;
     // index of a header label whose value cell was empty on its own line: maybe below
     let mut pending_below: Vec<(String, f32, f32)> = Vec::new();
 
@@ -269,20 +337,48 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 let mut cells: Vec<Option<String>> = vec![None; cols.cols.len()];
                 let mut conf = 1.0f32;
                 for c in &line.chunks {
+                    conf = conf.min(c.conf);
+                    let (first, last) = (cols.column_at(c.x0, c.x0 + 1.0), cols.column_at(c.x1 - 1.0, c.x1));
+                    if c.conf < 1.0 && first != last {
+                        // OCR ran two cells together: cut by where each character sits
+                        let mut parts: Vec<(usize, String)> = Vec::new();
+                        for (ch, x) in c.text.chars().zip(char_centres(c)) {
+                            let col = cols.column_at(x - 0.5, x + 0.5);
+                            match parts.last_mut() {
+                                Some((pc, t)) if *pc == col => t.push(ch),
+                                _ => parts.push((col, ch.to_string())),
+                            }
+                        }
+                        for (col, t) in parts {
+                            let t = t.trim_matches(|ch: char| ch.is_whitespace() || "，,、”“|".contains(ch));
+                            if !t.is_empty() {
+                                let cell = cells[col].get_or_insert_with(String::new);
+                                cell.push_str(t);
+                            }
+                        }
+                        continue;
+                    }
                     let i = cols.column_at(c.x0, c.x1);
                     let cell = cells[i].get_or_insert_with(String::new);
                     if !cell.is_empty() {
                         cell.push(' ');
                     }
                     cell.push_str(c.text.trim());
-                    conf = conf.min(c.conf);
                 }
                 let first_key_col = cols.cols.iter().position(|(k, _, _)| !k.is_empty()).unwrap_or(0);
                 let seq_col = cols.cols.iter().position(|(k, _, _)| k.is_empty());
                 let starts_row = match seq_col {
                     Some(s) => cells[s].as_deref().is_some_and(|t| t.trim().chars().all(|c| c.is_ascii_digit())),
                     None => cells[first_key_col].is_some(),
-                } || rows.is_empty();
+                } || rows.is_empty()
+                    || line.ruled;
+                // OCR'd text far below the last row is not a wrapped cell (a misread heading)
+                let ocr = line.chunks.iter().any(|c| c.conf < 1.0);
+                if !starts_row && ocr && last_row_y.is_some_and(|y| line.y - y > 1.8 * line.size) {
+                    table = None;
+                    continue;
+                }
+                last_row_y = Some(line.y);
                 if starts_row {
                     rows.push(BTreeMap::new());
                 }
@@ -482,6 +578,7 @@ mod tests {
             page: 1,
             y,
             size: 10.0,
+            ruled: false,
             chunks: chunks
                 .iter()
                 .map(|(t, x)| Chunk { text: t.to_string(), x0: *x, x1: *x + 10.0 * t.chars().count() as f32, conf: 1.0 })

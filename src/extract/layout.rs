@@ -22,6 +22,8 @@ pub struct Line {
     /// typical character height on the line
     pub size: f32,
     pub chunks: Vec<Chunk>,
+    /// one row of a ruled table found on a scan: its cells cannot continue another row
+    pub ruled: bool,
 }
 
 impl Line {
@@ -76,7 +78,7 @@ pub fn lines_from_pages(pages: &[Page]) -> Vec<Line> {
                 continue;
             }
             let size = tl.spans.iter().map(|s| s.size).fold(0.0f32, f32::max);
-            out.push(Line { page: p.number, y: tl.y, size, chunks });
+            out.push(Line { page: p.number, y: tl.y, size, chunks, ruled: false });
         }
     }
     out

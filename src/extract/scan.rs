@@ -51,7 +51,7 @@ fn table_lines(eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u3
             size = size.max((r.height() as f32 * k).min(14.0));
         }
         if !chunks.is_empty() {
-            lines.push(Line { page, y, size: size.max(6.0), chunks });
+            lines.push(Line { page, y, size: size.max(6.0), chunks, ruled: true });
         }
     }
     Ok(lines)
@@ -94,13 +94,14 @@ pub fn words_to_lines(words: &[Word], page: u32, k: f32) -> Vec<Line> {
     let mut last: Option<(u32, u32, u32)> = None;
     for w in words {
         let text = w.text.trim();
-        if text.is_empty() {
+        // specks read as quotes or bars would bridge the gap between two cells
+        if text.is_empty() || text.chars().all(|c| "”“\"'‘’|`·.,，、_-~".contains(c)) {
             continue;
         }
         let id = (w.block, w.par, w.line);
         let height = (w.y1 - w.y0) as f32;
         if last != Some(id) {
-            out.push(Line { page, y: w.y1 as f32 * k, size: (height * k).max(6.0), chunks: Vec::new() });
+            out.push(Line { page, y: w.y1 as f32 * k, size: (height * k).max(6.0), chunks: Vec::new(), ruled: false });
             last = Some(id);
         }
         let line = out.last_mut().unwrap();
