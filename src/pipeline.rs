@@ -106,7 +106,8 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                     Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
                 };
                 drop(bytes);
-                if coverage < SCAN_COVERAGE && extract::extract_form(p, &f.display, Method::Ocr, &lines).is_err() {
+                let read = extract::extract_form(p, &f.display, Method::Ocr, &lines);
+                if coverage < SCAN_COVERAGE && read.is_err() {
                     return Outcome::Error(custom_error(
                         &f.display,
                         Some(sha),
@@ -116,7 +117,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                         &format!("{pages} pages, largest image covers {:.0}% of a page", coverage * 100.0),
                     ));
                 }
-                return scanned_outcome(p, &f.display, lines, source);
+                return scanned_outcome(&f.display, lines.len(), read, source);
             }
             drop(bytes);
             match extract::extract_pdf(p, &f.display, &doc) {
@@ -155,7 +156,8 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 return Outcome::Error(ocr_error(&f.display, sha, kind, e));
             }
             let source = SourceFile { file: f.display.clone(), sha256: sha.unwrap_or_default(), kind: kind.into(), pages: Some(pages as u32) };
-            scanned_outcome(p, &f.display, lines, source)
+            let read = extract::extract_form(p, &f.display, Method::Ocr, &lines);
+            scanned_outcome(&f.display, lines.len(), read, source)
         }
         FileKind::Sheet(format) => {
             let sha = discover::hash_file(&f.path).ok();
@@ -229,8 +231,8 @@ fn ocr_error(file: &str, sha256: Option<String>, kind: &str, e: impl Into<ScanEr
 
 /// A scan's record: the fields OCR could read. A scan that yields no form is a declaration
 /// of its own that a person must look at, never a pass.
-fn scanned_outcome(p: &Pipeline, file: &str, lines: Vec<extract::layout::Line>, source: SourceFile) -> Outcome {
-    let extracted = match extract::extract_form(p, file, Method::Ocr, &lines) {
+fn scanned_outcome(file: &str, lines: usize, read: Result<Extracted, extract::NotAForm>, source: SourceFile) -> Outcome {
+    let extracted = match read {
         Ok(e) => e,
         Err(e) => {
             let mut f = Finding::new(
@@ -238,7 +240,7 @@ fn scanned_outcome(p: &Pipeline, file: &str, lines: Vec<extract::layout::Line>, 
                 Severity::Review,
                 format!(
                     "扫描件无法识别：未识别出申报表内容（识别到{}行文字、{}个字段标签），请人工审核原件",
-                    lines.len(),
+                    lines,
                     e.labels_found
                 ),
             );

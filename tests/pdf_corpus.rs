@@ -22,9 +22,11 @@ fn shared_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// The corpus folder; a missing corpus fails the test (it must not pass by skipping).
 fn corpus(name: &str) -> Option<PathBuf> {
-    let d = shared_dir()?.join("corpora").join(name);
-    d.is_dir().then_some(d)
+    let d = shared_dir().expect("shared/ not found beside the crate (set SHENBAO_SHARED)").join("corpora").join(name);
+    assert!(d.is_dir(), "corpus {} not found", d.display());
+    Some(d)
 }
 
 fn pdfs_in(dir: &Path) -> Vec<PathBuf> {
