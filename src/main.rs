@@ -142,8 +142,12 @@ fn main() -> ExitCode {
             }
         }
         Command::Inspect { file, text, pipeline: pipeline_path } => {
+            let p = match load_pipeline(&pipeline_path) {
+                Ok(p) => p,
+                Err(c) => return c,
+            };
             if text {
-                return match pipeline::document_text(&file) {
+                return match pipeline::document_text(&p, &file) {
                     Ok(t) => {
                         println!("{t}");
                         ExitCode::SUCCESS
@@ -154,10 +158,6 @@ fn main() -> ExitCode {
                     }
                 };
             }
-            let p = match load_pipeline(&pipeline_path) {
-                Ok(p) => p,
-                Err(c) => return c,
-            };
             match pipeline::inspect(&p, &file) {
                 Ok(pieces) => {
                     let mut decls = shenbao::assemble::assemble(&p, pieces);

@@ -101,7 +101,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 // an image-only PDF: a scan
                 let pages = doc.pages.len() as u32;
                 drop(doc);
-                let (lines, coverage) = match scanned_pdf_lines(&bytes, pages) {
+                let (lines, coverage) = match scanned_pdf_lines(p, &bytes, pages) {
                     Ok(l) => l,
                     Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
                 };
@@ -137,7 +137,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             let mut lines = Vec::new();
             let mut ocr_failure = None;
             let pages = read::image::for_each_page(&f.path, &read::image::ImageLimits::default(), |page| {
-                match extract::scan::page_lines(&page.image, page.index as u32 + 1, page.effective_dpi()) {
+                match extract::scan::page_lines(p, &page.image, page.index as u32 + 1, page.effective_dpi()) {
                     Ok(l) => {
                         lines.extend(l);
                         std::ops::ControlFlow::Continue(())
@@ -188,7 +188,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
 
 /// Page lines of an image-only PDF, one page image at a time, and the largest share of a
 /// page an image covers (a scan covers its page; a logo does not).
-fn scanned_pdf_lines(bytes: &[u8], pages: u32) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
+fn scanned_pdf_lines(p: &Pipeline, bytes: &[u8], pages: u32) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| ScanError::Read(ReadError::Damaged(e.to_string())))?;
     let limits = read::image::ImageLimits::default();
     let mut lines = Vec::new();
@@ -196,7 +196,7 @@ fn scanned_pdf_lines(bytes: &[u8], pages: u32) -> Result<(Vec<extract::layout::L
     for page in 1..=pages {
         let Some(img) = read::pdfimage::largest_page_image(&doc, page, &limits).map_err(ScanError::Read)? else { continue };
         coverage = coverage.max(img.coverage);
-        lines.extend(extract::scan::page_lines(&img.image, page, img.dpi)?);
+        lines.extend(extract::scan::page_lines(p, &img.image, page, img.dpi)?);
     }
     Ok((lines, coverage))
 }
@@ -376,7 +376,7 @@ pub fn quiet_contained_panics() {
 
 /// For `inspect --text`: a document's text in reading order, page after page — the text
 /// layer of a PDF, or what OCR reads on a scan (table cells separated by ` | `).
-pub fn document_text(path: &Path) -> Result<String, FileError> {
+pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
     let display = path.display().to_string();
     let (kind, _) = discover::classify(path).map_err(|e| custom_error(&display, None, "unknown", "io", "无法读取文件", &e.to_string()))?;
     let lines_text = |lines: &[extract::layout::Line]| {
@@ -389,14 +389,14 @@ pub fn document_text(path: &Path) -> Result<String, FileError> {
             if doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty())) {
                 return Ok(doc.pages.iter().map(read::pdf::page_text).collect::<Vec<_>>().join("\n"));
             }
-            let (lines, _) = scanned_pdf_lines(&bytes, doc.pages.len() as u32).map_err(|e| ocr_error(&display, None, "pdf", e))?;
+            let (lines, _) = scanned_pdf_lines(p, &bytes, doc.pages.len() as u32).map_err(|e| ocr_error(&display, None, "pdf", e))?;
             Ok(lines_text(&lines))
         }
         FileKind::Image(_) => {
             let mut lines = Vec::new();
             let mut failure = None;
             read::image::for_each_page(path, &read::image::ImageLimits::default(), |page| {
-                match extract::scan::page_lines(&page.image, page.index as u32 + 1, page.effective_dpi()) {
+                match extract::scan::page_lines(p, &page.image, page.index as u32 + 1, page.effective_dpi()) {
                     Ok(l) => lines.extend(l),
                     Err(e) => failure = Some(e),
                 }

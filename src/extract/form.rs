@@ -36,7 +36,7 @@ fn is_colon(c: char) -> bool {
 }
 
 /// What OCR reads for a colon or a bracket of a label.
-fn ocr_fold(c: char) -> char {
+pub(crate) fn ocr_fold(c: char) -> char {
     match c {
         ';' | '；' | '∶' | '﹕' => ':',
         '【' | '[' | '〔' | '{' | '〈' | '《' | '<' => '(',
@@ -46,7 +46,7 @@ fn ocr_fold(c: char) -> char {
 }
 
 /// Equal, or (for OCR'd text) equal but for one character in a label of four or more.
-fn label_eq(label: &str, text: &str, fuzzy: bool) -> bool {
+pub(crate) fn label_eq(label: &str, text: &str, fuzzy: bool) -> bool {
     if label == text {
         return true;
     }
@@ -112,6 +112,18 @@ fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
         i += 1;
     }
     out
+}
+
+/// The field an OCR'd cell names, if its whole text is a label (tolerantly matched).
+pub(crate) fn ocr_label(p: &Pipeline, text: &str) -> Option<String> {
+    let t: String = text.chars().map(fold_width).map(ocr_fold).filter(|c| !c.is_whitespace()).collect();
+    let t = t.trim_end_matches(is_colon);
+    let labels = p.label_index();
+    labels
+        .iter()
+        .find(|(l, _)| l == t)
+        .or_else(|| labels.iter().find(|(l, _)| label_eq(l, t, true)))
+        .map(|(_, k)| k.clone())
 }
 
 /// Display width of a character in ems (CJK full width, ASCII half).

@@ -5,9 +5,40 @@
 
 use image::{DynamicImage, GrayImage};
 
+use crate::config::Pipeline;
+use crate::model::{field_kind, Kind};
 use crate::ocr::{self, Grid, OcrError, PrepOptions, Psm, Rect, Word};
 
 use super::layout::{Chunk, Line};
+use super::form::ocr_label;
+use super::normalize::normalize;
+
+/// The characters a value of this kind can hold, for a second, restricted recognition of a
+/// cell whose first reading does not make a valid value.
+fn whitelist(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Phone => Some("0123456789-()"),
+        Kind::Code => Some("0123456789ABCDEFGHJKLMNPQRTUWXY-"),
+        Kind::OccupationCode => Some("0123456789-"),
+        Kind::Date => Some("0123456789年月日-/."),
+        Kind::Int | Kind::Number => Some("0123456789."),
+        _ => None,
+    }
+}
+
+/// Whether a reading is acceptable as a value of its kind (codes: a valid check character).
+fn acceptable(key: &str, kind: Kind, text: &str) -> bool {
+    match normalize(kind, text) {
+        Ok(Some(v)) => match key {
+            "credit_code" => {
+                let c = v.to_string();
+                crate::codes::validate_credit_code(&c).is_ok() || crate::codes::validate_org_code(&c).is_ok()
+            }
+            _ => true,
+        },
+        _ => false,
+    }
+}
 
 /// Points per pixel at `dpi`.
 fn pt(dpi: f32) -> f32 {
@@ -15,33 +46,65 @@ fn pt(dpi: f32) -> f32 {
 }
 
 /// Lines of one scanned page, in reading order, coordinates in points.
-pub fn page_lines(img: &DynamicImage, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
+pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
     let prep = ocr::prepare(img, &PrepOptions::default());
     let binary = prep.binary.as_ref().unwrap_or(&prep.gray);
     let grid = ocr::find_grid(binary);
     ocr::with_engine(|eng| -> Result<Vec<Line>, OcrError> {
         eng.set_dpi(dpi.round() as u32);
-        let mut lines = table_lines(eng, &prep.gray, &grid, page, dpi)?;
+        let mut lines = table_lines(p, eng, &prep.gray, &grid, page, dpi)?;
         lines.extend(band_lines(eng, &prep.gray, &grid, page, dpi)?);
         lines.sort_by(|a, b| a.y.total_cmp(&b.y));
         Ok(lines)
     })?
 }
 
-/// One line per table row; one chunk per non-empty cell.
-fn table_lines(eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
+/// One line per table row; one chunk per non-empty cell. A cell to the right of a label, or
+/// under an item-table header, whose reading is no valid value of its field is read again
+/// with the characters that field allows, and the better reading kept.
+fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
     let k = pt(dpi);
     let mut lines: Vec<Line> = Vec::new();
+    // the item table's columns: (x0, x1, field) from its header row
+    let mut columns: Vec<(u32, u32, String)> = Vec::new();
     for row in grid.rows() {
         let mut chunks = Vec::new();
         let mut y = 0.0f32;
         let mut size = 0.0f32;
+        let mut pending: Option<String> = None;
+        let mut header: Vec<(u32, u32, String)> = Vec::new();
         for cell in row {
             let r = cell.rect.inset(2);
             if r.is_empty() {
                 continue;
             }
-            let (text, conf) = eng.recognise_region(gray, r, Psm::PsmSingleBlock, None)?;
+            let (mut text, mut conf) = eng.recognise_region(gray, r, Psm::PsmSingleBlock, None)?;
+            let label = ocr_label(p, &text);
+            if let Some(key) = &label {
+                header.push((r.x0, r.x1, key.clone()));
+            }
+            let field = match (&label, pending.take()) {
+                (Some(_), _) => None,
+                (None, Some(key)) => Some(key),
+                (None, None) => columns
+                    .iter()
+                    .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
+                    .map(|(_, _, key)| key.clone()),
+            };
+            if let Some(key) = field {
+                if let Some(kind) = field_kind(&key) {
+                    if let Some(allowed) = whitelist(kind) {
+                        if !text.trim().is_empty() && !acceptable(&key, kind, &text) {
+                            let (t2, c2) = eng.recognise_region(gray, r, Psm::PsmSingleLine, Some(allowed))?;
+                            if acceptable(&key, kind, &t2) {
+                                text = t2;
+                                conf = c2;
+                            }
+                        }
+                    }
+                }
+            }
+            pending = label;
             let text = text.trim().to_string();
             if text.is_empty() {
                 continue;
@@ -49,6 +112,10 @@ fn table_lines(eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u3
             chunks.push(Chunk { text, x0: r.x0 as f32 * k, x1: r.x1 as f32 * k, conf });
             y = y.max(r.y1 as f32 * k);
             size = size.max((r.height() as f32 * k).min(14.0));
+        }
+        // a row of three or more item labels is the item table's header
+        if header.iter().filter(|(_, _, key)| crate::model::is_item_field(key)).count() >= 3 {
+            columns = header;
         }
         if !chunks.is_empty() {
             lines.push(Line { page, y, size: size.max(6.0), chunks, ruled: true });

@@ -121,10 +121,30 @@ fn verify_code(f: &mut Field) {
     }
 }
 
+/// The longest entry of `list` that the text starts or ends with, when exactly one is
+/// longest: OCR noise before or after a value (a neighbouring cell's last characters, specks
+/// read as letters).
+fn contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let t = normalize_label(text);
+    let mut best: Vec<&str> = Vec::new();
+    for entry in list {
+        let e = normalize_label(entry);
+        if e.chars().count() < 3 || !(t.starts_with(&e) || t.ends_with(&e)) {
+            continue;
+        }
+        match best.first().map(|b| normalize_label(b).chars().count()) {
+            Some(n) if e.chars().count() < n => {}
+            Some(n) if e.chars().count() == n => best.push(entry),
+            _ => best = vec![entry],
+        }
+    }
+    (best.len() == 1).then(|| best[0])
+}
+
 /// A text field against a closed list.
-fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str>, why: &str) {
+fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str> + Clone, why: &str) {
     let Some(text) = f.value.as_text().map(str::to_string) else { return };
-    match closest(&text, list) {
+    match closest(&text, list.clone()) {
         Some((entry, 0)) => {
             if entry != text {
                 correct(f, entry.to_string(), why);
@@ -132,7 +152,11 @@ fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str>, why: &str
             f.prov.confidence = f.prov.confidence.max(VALIDATED);
         }
         Some((entry, _)) => correct(f, entry.to_string(), why),
-        None => {}
+        None => {
+            if let Some(entry) = contained(&text, list) {
+                correct(f, entry.to_string(), why);
+            }
+        }
     }
 }
 
@@ -190,6 +214,13 @@ mod tests {
         let mut f = field("WP5S办公软件应用");
         verify(&p, "occupation", &mut f);
         assert_eq!(f.value, Value::Text("WPS办公软件应用".into()));
+        // noise around a value is cut off
+        let mut f = field("学院城口县");
+        verify(&p, "host_location", &mut f);
+        assert_eq!(f.value, Value::Text("城口县".into()));
+        let mut f = field("白酒酿造工RAKE");
+        verify(&p, "occupation", &mut f);
+        assert_eq!(f.value, Value::Text("白酒酿造工".into()));
         // far from every entry: left as read
         let mut f = field("直播带货员");
         verify(&p, "occupation", &mut f);
