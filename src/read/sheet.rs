@@ -681,6 +681,30 @@ fn unique_count(head: &[u8]) -> Option<u128> {
         .or(Some(u128::MAX))
 }
 
+/// Drains a streaming cell reader (xlsx or xlsb) into the non-empty cells, refusing a sheet
+/// with more cell records or cells than the workbook's budget allows.
+fn collect_cells(
+    sheet: &str,
+    budget: &Budget,
+    mut next: impl FnMut() -> Result<Option<((u32, u32), Cell)>, ReadError>,
+) -> Result<Vec<(u32, u32, Cell)>, ReadError> {
+    let mut cells = Vec::new();
+    let mut seen: u64 = 0;
+    while let Some(((r, c), v)) = next()? {
+        seen += 1;
+        if seen > 4 * MAX_CELLS {
+            return Err(too_many_cells(format!("sheet {sheet:?} has over {seen} cell records")));
+        }
+        if !v.is_empty() {
+            cells.push((r, c, v));
+            if cells.len() as u64 > budget.cells_left {
+                return Err(too_many_cells(format!("sheet {sheet:?} has over {} cells", cells.len())));
+            }
+        }
+    }
+    Ok(cells)
+}
+
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
     let mut wb: Xlsx<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(map_xlsx_error)?;
@@ -692,36 +716,19 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
         if meta.typ != SheetType::WorkSheet {
             continue;
         }
-        let mut cells = Vec::new();
-        {
+        let cells = {
             let mut reader = match wb.worksheet_cells_reader(&meta.name) {
                 Ok(r) => r,
                 Err(XlsxError::NotAWorksheet(_)) => continue,
                 Err(e) => return Err(map_xlsx_error(e)),
             };
-            let mut seen: u64 = 0;
-            while let Some(cell) = reader.next_cell().map_err(map_xlsx_error)? {
-                seen += 1;
-                if seen > 4 * MAX_CELLS {
-                    return Err(too_many_cells(format!(
-                        "sheet {:?} has over {seen} cell records",
-                        meta.name
-                    )));
-                }
-                let v = convert_data_ref(cell.get_value(), is_1904);
-                if !v.is_empty() {
-                    let (r, c) = cell.get_position();
-                    cells.push((r, c, v));
-                    if cells.len() as u64 > budget.cells_left {
-                        return Err(too_many_cells(format!(
-                            "sheet {:?} has over {} cells",
-                            meta.name,
-                            cells.len()
-                        )));
-                    }
-                }
-            }
-        }
+            collect_cells(&meta.name, &budget, || {
+                Ok(reader
+                    .next_cell()
+                    .map_err(map_xlsx_error)?
+                    .map(|c| (c.get_position(), convert_data_ref(c.get_value(), is_1904))))
+            })?
+        };
         // merged ranges are presentation; a sheet whose merge list cannot be read keeps its data
         let merges = wb.merge_cells_by_sheet_name(&meta.name).unwrap_or_default();
         sheets.push(build_sheet(meta.name, cells, &merges, &mut budget)?);
@@ -740,34 +747,17 @@ fn read_xlsb(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
         if meta.typ != SheetType::WorkSheet {
             continue;
         }
-        let mut cells = Vec::new();
-        {
+        let cells = {
             let mut reader = wb
                 .worksheet_cells_reader(&meta.name)
                 .map_err(map_xlsb_error)?;
-            let mut seen: u64 = 0;
-            while let Some(cell) = reader.next_cell().map_err(map_xlsb_error)? {
-                seen += 1;
-                if seen > 4 * MAX_CELLS {
-                    return Err(too_many_cells(format!(
-                        "sheet {:?} has over {seen} cell records",
-                        meta.name
-                    )));
-                }
-                let v = convert_data_ref(cell.get_value(), is_1904);
-                if !v.is_empty() {
-                    let (r, c) = cell.get_position();
-                    cells.push((r, c, v));
-                    if cells.len() as u64 > budget.cells_left {
-                        return Err(too_many_cells(format!(
-                            "sheet {:?} has over {} cells",
-                            meta.name,
-                            cells.len()
-                        )));
-                    }
-                }
-            }
-        }
+            collect_cells(&meta.name, &budget, || {
+                Ok(reader
+                    .next_cell()
+                    .map_err(map_xlsb_error)?
+                    .map(|c| (c.get_position(), convert_data_ref(c.get_value(), is_1904))))
+            })?
+        };
         // calamine exposes no merged ranges for xlsb
         sheets.push(build_sheet(meta.name, cells, &[], &mut budget)?);
     }
