@@ -356,4 +356,15 @@ fn low_confidence_never_passes_silently() {
     let d = &decls[0];
     expect(d, "credit-code", Severity::Review, "字段识别置信度低");
     assert_eq!(d.verdict, Verdict::Review);
+
+    // an unsure OCR reading that disagrees with the online data: a person looks
+    let mut piece = extracted("scan.png", Method::Ocr, &valid("BY2024-0002"));
+    let sheet = extracted("s.xlsx", Method::Sheet, &valid("BY2024-0002"));
+    let phone = piece.extracted.fields.get_mut("contact_phone").unwrap();
+    phone.value = shenbao::model::Value::Text("13812345679".into());
+    phone.prov.confidence = 0.5;
+    let mut decls = assemble(&p, vec![piece, sheet]);
+    check_all(&p, &mut decls);
+    expect(&decls[0], "consistency", Severity::Review, "识别置信度低");
+    assert!(!decls[0].findings.iter().any(|f| f.severity == Severity::Return), "{:#?}", decls[0].findings);
 }

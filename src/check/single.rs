@@ -323,10 +323,17 @@ pub fn consistency(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
                 None if g.field == "items" => "竞赛项目数".to_string(),
                 None => field_label(&g.field).to_string(),
             };
+            // a form value OCR was unsure of may be a misreading, not a different value
+            let unsure = g.form.as_ref().is_some_and(|f| f.prov.confidence < p.rules.low_confidence.threshold);
+            let (severity, note) = if unsure {
+                (p.rules.low_confidence.severity, "（申报表该字段识别置信度低，需人工核对原件）")
+            } else {
+                (r.severity, "")
+            };
             let mut f = Finding::new(
                 "consistency",
-                r.severity,
-                format!("盖章申报表与线上申报数据不一致：{what}，申报表为“{}”，线上数据为“{}”", show(&g.form), show(&g.sheet)),
+                severity,
+                format!("盖章申报表与线上申报数据不一致：{what}，申报表为“{}”，线上数据为“{}”{note}", show(&g.form), show(&g.sheet)),
             );
             f.field = Some(g.field.clone());
             f.item = g.item;
