@@ -506,8 +506,17 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
             out.fields.insert(static_key(&key).expect("label keys are fields"), f);
         }
     }
-    for (i, row) in rows.into_iter().enumerate() {
+    for (i, mut row) in rows.into_iter().enumerate() {
         let mut item = Item::default();
+        // one cell holding the whole period (a 竞赛时间 column on older forms) fills both dates
+        if !row.contains_key("end_date") {
+            if let Some(raw) = row.get("start_date").cloned() {
+                if let Some((start, end)) = super::normalize::parse_date_range(&raw.text) {
+                    row.insert("start_date".into(), RawValue { text: start.to_string(), ..raw.clone() });
+                    row.insert("end_date".into(), RawValue { text: end.to_string(), ..raw });
+                }
+            }
+        }
         for (key, raw) in row {
             if let Some(f) = make_field(p, &name, method, &key, &raw, Some(i), &mut out.findings) {
                 item.fields.insert(static_key(&key).expect("label keys are fields"), f);

@@ -163,6 +163,31 @@ pub fn parse_datetime(raw: &str) -> Result<(NaiveDate, Option<NaiveTime>), NotA>
     Ok((date, time))
 }
 
+/// A date range in one cell — `2019年10月15日至10月16日`, `2022.05.17-05.19`,
+/// `2024/5/20~2024/5/22` — as its first and last day (the end inherits the start's year and
+/// month when it omits them). None when the text is not a range of two dates.
+pub fn parse_date_range(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let s: String = raw.chars().map(fold_width).collect();
+    let (a, b) = ["至", "~", "～", "—", "–", " - ", "到"]
+        .iter()
+        .find_map(|sep| s.split_once(sep))
+        .or_else(|| {
+            // `2022.05.17-05.19`: a hyphen after a complete date
+            let i = s.char_indices().filter(|(_, c)| *c == '-').map(|(i, _)| i).find(|&i| parse_datetime(&s[..i]).is_ok())?;
+            Some((&s[..i], &s[i + 1..]))
+        })?;
+    let start = parse_datetime(a.trim()).ok()?.0;
+    let nums: Vec<u32> = b.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty()).filter_map(|x| x.parse().ok()).collect();
+    use chrono::Datelike;
+    let end = match nums.as_slice() {
+        [d] => NaiveDate::from_ymd_opt(start.year(), start.month(), *d)?,
+        [m, d] => NaiveDate::from_ymd_opt(start.year(), *m, *d)?,
+        [y, m, d] => NaiveDate::from_ymd_opt(*y as i32, *m, *d)?,
+        _ => return None,
+    };
+    (end >= start).then_some((start, end))
+}
+
 fn parse_number(raw: &str) -> Option<f64> {
     let s: String = raw
         .chars()
@@ -261,6 +286,17 @@ mod tests {
         assert_eq!(t.to_string(), "2024-02-03 16:22:10");
         let t = normalize(Kind::DateTime, "2024/2/5 18:00").unwrap().unwrap();
         assert_eq!(t.to_string(), "2024-02-05 18:00:00");
+    }
+
+    #[test]
+    fn date_ranges() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(parse_date_range("2019年10月15日至10月16日"), Some((d(2019, 10, 15), d(2019, 10, 16))));
+        assert_eq!(parse_date_range("2022.05.17-05.19"), Some((d(2022, 5, 17), d(2022, 5, 19))));
+        assert_eq!(parse_date_range("2024/5/20~2024/5/22"), Some((d(2024, 5, 20), d(2024, 5, 22))));
+        assert_eq!(parse_date_range("2021年3月8日至12日"), Some((d(2021, 3, 8), d(2021, 3, 12))));
+        assert_eq!(parse_date_range("2022.05.17"), None);
+        assert_eq!(parse_date_range("2024-05-20"), None);
     }
 
     #[test]
