@@ -53,23 +53,7 @@ fn org_code(rng: &mut StdRng, credit: &str) -> String {
 fn legacy_style(rng: &mut StdRng, year: i32) -> FormStyle {
     let layout = *weighted(rng, &[(Layout::Grid, 45), (Layout::Lines, 35), (Layout::Spaced, 20)]);
     let mut labels = BTreeMap::new();
-    for key in [
-        "declaration_id",
-        "category",
-        "event_name",
-        "unit_name",
-        "credit_code",
-        "unit_type",
-        "supervisor",
-        "contact_name",
-        "contact_phone",
-        "managers",
-        "experts_judges",
-        "budget_wan",
-        "funding_source",
-        "venue",
-        "fill_date",
-    ] {
+    for &key in super::pdfgen::LABEL_KEYS {
         let label = match key {
             "category" => "竞赛类别",
             "event_name" => "竞赛名称",

@@ -114,7 +114,8 @@ pub const LEGACY_ITEM_COLS: [(f32, &str); 7] = [
     (45.0, "参赛人数"),
 ];
 
-const LABEL_KEYS: &[&str] = &[
+/// The fields a form prints with a label (the spreadsheet-only ones are not on the form).
+pub(crate) const LABEL_KEYS: &[&str] = &[
     "declaration_id",
     "category",
     "event_name",
