@@ -144,9 +144,32 @@ pub fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
         legacy,
         year,
         disagreements,
-        seal: Seal::default(),
+        seal: form.map(seal_of).unwrap_or_default(),
         findings,
         verdict: Verdict::Pass,
+    }
+}
+
+/// The seal facts a form brings: whether it has one, the best one (most sure, then most read).
+/// Whose seal it is is the `seal` rule's call.
+fn seal_of(form: &Extracted) -> Seal {
+    let best = form
+        .seals
+        .iter()
+        .max_by(|a, b| {
+            let read = |m: &crate::model::SealMark| m.readings.first().map(|r| r.chars.len()).unwrap_or(0);
+            a.confidence.total_cmp(&b.confidence).then(read(a).cmp(&read(b)))
+        })
+        .cloned();
+    Seal {
+        present: Some(best.is_some()),
+        text: best.as_ref().and_then(|m| m.readings.first()).map(|r| r.text.clone()).filter(|t| !t.is_empty()),
+        matches_unit: None,
+        confidence: best.as_ref().map(|m| m.confidence),
+        count: form.seals.len(),
+        mark: best,
+        other_unit: None,
+        signatures: form.signatures.clone(),
     }
 }
 

@@ -147,6 +147,33 @@ pub struct Rules {
     pub one_account: Simple,
     pub consistency: Consistency,
     pub low_confidence: LowConfidence,
+    pub seal: SealRule,
+}
+
+/// The `seal` rule (form-spec §3): what a seal looks like and how its findings weigh.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealRule {
+    /// outer diameter accepted as a seal, mm
+    pub min_diameter_mm: f32,
+    pub max_diameter_mm: f32,
+    /// share of the ring's circumference that must carry ink
+    pub min_ring_coverage: f32,
+    /// two seals whose fingerprints differ in at most this share of bits are the same seal
+    pub same_seal_max_distance: f32,
+    /// two seals as large as each other (within this, mm) with the same distinctive arc text
+    /// are one seal too (a stamp pressed twice, or stamped and pasted)
+    pub same_seal_size_mm: f32,
+    /// no seal on the form
+    pub missing: Severity,
+    /// another unit's seal
+    pub mismatch: Severity,
+    /// the arc text could not be read well enough to tell whose seal it is
+    pub unreadable: Severity,
+    /// content appended to a signed PDF after signing
+    pub edited_after_signing: Severity,
+    /// what a legacy (paper-era) record's seal findings weigh at most
+    pub legacy_cap: Severity,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,3 +16,4 @@ pub mod report;
 pub mod pipeline;
 pub mod samples;
 pub mod store;
+pub mod seal;

@@ -244,6 +244,12 @@ pub struct Extracted {
     pub year: Option<i32>,
     /// findings that need no other document (unreadable field, malformed value …)
     pub findings: Vec<Finding>,
+    /// seals found on the document's pages (forms only)
+    #[serde(default)]
+    pub seals: Vec<SealMark>,
+    /// PDF signature fields (born-digital forms only)
+    #[serde(default)]
+    pub signatures: Vec<SignatureInfo>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -366,12 +372,76 @@ pub struct FileError {
     pub detail: String,
 }
 
+/// The seal facts of a declaration (records.jsonl `seal`): the contract's `present`, `text`,
+/// `matches_unit`, `confidence`, and the evidence behind them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Seal {
     pub present: Option<bool>,
+    /// the best reading of the arc text (partial by nature)
     pub text: Option<String>,
     pub matches_unit: Option<bool>,
     pub confidence: Option<f32>,
+    /// the seal the verdict is about (the best one found), when there is one
+    #[serde(default)]
+    pub mark: Option<SealMark>,
+    /// how many seal-like marks were found on the form
+    #[serde(default)]
+    pub count: usize,
+    /// the unit whose name the reading fits better, when it is not the applicant
+    #[serde(default)]
+    pub other_unit: Option<String>,
+    #[serde(default)]
+    pub signatures: Vec<SignatureInfo>,
+}
+
+/// One seal found on a page image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SealMark {
+    /// the file and 1-based page it is on
+    pub file: String,
+    pub page: u32,
+    /// centre on the page, mm from the page image's top-left corner
+    pub center_mm: [f32; 2],
+    /// outer size, mm (width, height)
+    pub size_mm: [f32; 2],
+    /// `round` | `oval`
+    pub shape: String,
+    pub star: bool,
+    /// how sure the detector is that this is a seal, 0..1
+    pub confidence: f32,
+    /// `image` (an electronic seal image in a PDF) | `scan` (ink on a scanned page)
+    pub source: String,
+    /// candidate readings of the arc, best first
+    pub readings: Vec<SealReading>,
+    /// perceptual hash of the normalised seal (hex)
+    pub fingerprint: String,
+    /// a small PNG of the seal for the HTML report (not in records.jsonl)
+    #[serde(default)]
+    pub crop_png: Vec<u8>,
+}
+
+/// One reading of a seal's arc text: characters with their place along the arc (0..1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SealReading {
+    pub text: String,
+    pub confidence: f32,
+    /// (character, position along the text arc 0..1, confidence)
+    pub chars: Vec<(char, f32, f32)>,
+    /// how it was read: radius / direction / scale
+    pub how: String,
+}
+
+/// A PDF signature field (`/Sig` with `/ByteRange`); the certificate is not validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SignatureInfo {
+    pub file: String,
+    pub field: Option<String>,
+    pub page: Option<u32>,
+    pub byte_range: Vec<i64>,
+    /// the signed range reaches the end of the file: nothing was appended after signing
+    pub covers_whole_file: bool,
+    /// bytes after the signed range (an incremental update after signing)
+    pub appended_bytes: u64,
 }
 
 /// One declaration after assembly and checks.

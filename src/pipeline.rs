@@ -15,7 +15,8 @@ use crate::check::{check_one, cross_findings, finish, CrossView};
 use crate::config::Pipeline;
 use crate::discover::{self, Discovered, FileKind};
 use crate::extract;
-use crate::model::{Extracted, FileError, Finding, Method, Severity, SourceFile, Verdict};
+use crate::model::{Extracted, FileError, Finding, Method, SealMark, Severity, SignatureInfo, SourceFile, Verdict};
+use crate::seal;
 use crate::store::{self, Store};
 use crate::read::{self, ReadError};
 
@@ -101,7 +102,8 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 // an image-only PDF: a scan
                 let pages = doc.pages.len() as u32;
                 drop(doc);
-                let (lines, coverage) = match scanned_pdf_lines(p, &bytes, pages) {
+                let mut seals = Vec::new();
+                let (lines, coverage) = match scanned_pdf_lines(p, &bytes, pages, Some((&f.display, &mut seals))) {
                     Ok(l) => l,
                     Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
                 };
@@ -117,11 +119,42 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                         &format!("{pages} pages, largest image covers {:.0}% of a page", coverage * 100.0),
                     ));
                 }
-                return scanned_outcome(&f.display, lines.len(), read, source);
+                return scanned_outcome(&f.display, lines.len(), read, source, seals);
             }
+            let signatures: Vec<SignatureInfo> = doc
+                .signatures
+                .iter()
+                .map(|s| SignatureInfo {
+                    file: f.display.clone(),
+                    field: s.field_name.clone(),
+                    page: s.page,
+                    byte_range: s.byte_range.clone(),
+                    covers_whole_file: s.covers_whole_file,
+                    appended_bytes: match s.byte_range[..] {
+                        [_, _, c, d] => (bytes.len() as i64 - c.saturating_add(d)).max(0) as u64,
+                        _ => 0,
+                    },
+                })
+                .collect();
+            // electronic seals: only pages that paint images can carry one
+            let seals = if doc.pages.iter().any(|pg| pg.image_count > 0) {
+                match lopdf::Document::load_mem(&bytes) {
+                    Ok(full) => match seal::in_pdf(p, &full, doc.pages.len() as u32, &f.display) {
+                        Ok(s) => s,
+                        Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
+                    },
+                    Err(_) => Vec::new(),
+                }
+            } else {
+                Vec::new()
+            };
             drop(bytes);
             match extract::extract_pdf(p, &f.display, &doc) {
-                Ok(extracted) => Outcome::Pieces(vec![Piece { extracted, source }]),
+                Ok(mut extracted) => {
+                    extracted.seals = seals;
+                    extracted.signatures = signatures;
+                    Outcome::Pieces(vec![Piece { extracted, source }])
+                }
                 Err(e) => Outcome::Error(custom_error(
                     &f.display,
                     Some(sha),
@@ -136,10 +169,15 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             let sha = discover::hash_file(&f.path).ok();
             let mut lines = Vec::new();
             let mut ocr_failure = None;
+            let mut seals = Vec::new();
             let pages = read::image::for_each_page(&f.path, &read::image::ImageLimits::default(), |page| {
-                match extract::scan::page_lines(p, &page.image, page.index as u32 + 1, page.effective_dpi()) {
-                    Ok(l) => {
+                let n = page.index as u32 + 1;
+                let read = extract::scan::page_lines(p, &page.image, n, page.effective_dpi())
+                    .and_then(|l| Ok((l, seal::on_page(p, &page.image, page.effective_dpi(), &f.display, n)?)));
+                match read {
+                    Ok((l, s)) => {
                         lines.extend(l);
+                        seals.extend(s);
                         std::ops::ControlFlow::Continue(())
                     }
                     Err(e) => {
@@ -157,7 +195,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             }
             let source = SourceFile { file: f.display.clone(), sha256: sha.unwrap_or_default(), kind: kind.into(), pages: Some(pages as u32) };
             let read = extract::extract_form(p, &f.display, Method::Ocr, &lines);
-            scanned_outcome(&f.display, lines.len(), read, source)
+            scanned_outcome(&f.display, lines.len(), read, source, seals)
         }
         FileKind::Sheet(format) => {
             let sha = discover::hash_file(&f.path).ok();
@@ -188,7 +226,12 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
 
 /// Page lines of an image-only PDF, one page image at a time, and the largest share of a
 /// page an image covers (a scan covers its page; a logo does not).
-fn scanned_pdf_lines(p: &Pipeline, bytes: &[u8], pages: u32) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
+fn scanned_pdf_lines(
+    p: &Pipeline,
+    bytes: &[u8],
+    pages: u32,
+    mut seals: Option<(&str, &mut Vec<SealMark>)>,
+) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| ScanError::Read(ReadError::Damaged(e.to_string())))?;
     let limits = read::image::ImageLimits::default();
     let mut lines = Vec::new();
@@ -197,6 +240,9 @@ fn scanned_pdf_lines(p: &Pipeline, bytes: &[u8], pages: u32) -> Result<(Vec<extr
         let Some(img) = read::pdfimage::largest_page_image(&doc, page, &limits).map_err(ScanError::Read)? else { continue };
         coverage = coverage.max(img.coverage);
         lines.extend(extract::scan::page_lines(p, &img.image, page, img.dpi)?);
+        if let Some((file, out)) = seals.as_mut() {
+            out.extend(seal::on_page(p, &img.image, img.dpi, file, page)?);
+        }
     }
     Ok((lines, coverage))
 }
@@ -231,8 +277,8 @@ fn ocr_error(file: &str, sha256: Option<String>, kind: &str, e: impl Into<ScanEr
 
 /// A scan's record: the fields OCR could read. A scan that yields no form is a declaration
 /// of its own that a person must look at, never a pass.
-fn scanned_outcome(file: &str, lines: usize, read: Result<Extracted, extract::NotAForm>, source: SourceFile) -> Outcome {
-    let extracted = match read {
+fn scanned_outcome(file: &str, lines: usize, read: Result<Extracted, extract::NotAForm>, source: SourceFile, seals: Vec<SealMark>) -> Outcome {
+    let mut extracted = match read {
         Ok(e) => e,
         Err(e) => {
             let mut f = Finding::new(
@@ -245,9 +291,10 @@ fn scanned_outcome(file: &str, lines: usize, read: Result<Extracted, extract::No
                 ),
             );
             f.file = Some(file.to_string());
-            Extracted { file: file.to_string(), method: Method::Ocr, fields: Default::default(), items: Vec::new(), legacy: false, year: None, findings: vec![f] }
+            Extracted { file: file.to_string(), method: Method::Ocr, fields: Default::default(), items: Vec::new(), legacy: false, year: None, findings: vec![f], seals: Vec::new(), signatures: Vec::new() }
         }
     };
+    extracted.seals = seals;
     Outcome::Pieces(vec![Piece { extracted, source }])
 }
 
@@ -341,13 +388,20 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
     let mut store = Store::from_blobs(blobs);
 
     // reduce: the cross-declaration rules over the small views
-    let mut extra: std::collections::BTreeMap<usize, Vec<crate::model::Finding>> = Default::default();
+    type Extra = (Vec<crate::model::Finding>, Option<crate::check::seal::SealOutcome>);
+    let mut extra: std::collections::BTreeMap<usize, Extra> = Default::default();
     for (i, f) in pool.install(|| cross_findings(p, &views)) {
-        extra.entry(i).or_default().push(f);
+        extra.entry(i).or_default().0.push(f);
     }
-    for (i, found) in extra {
+    for (i, o) in pool.install(|| crate::check::seal::resolve(p, &views)) {
+        extra.entry(i).or_default().1 = Some(o);
+    }
+    for (i, (found, seal)) in extra {
         let mut d = store.get(i);
         d.findings.extend(found);
+        if let Some(o) = seal {
+            crate::check::apply_seal(&mut d, o);
+        }
         finish(&mut d);
         verdicts[i] = d.verdict;
         store.set(i, &d);
@@ -389,7 +443,7 @@ pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
             if doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty())) {
                 return Ok(doc.pages.iter().map(read::pdf::page_text).collect::<Vec<_>>().join("\n"));
             }
-            let (lines, _) = scanned_pdf_lines(p, &bytes, doc.pages.len() as u32).map_err(|e| ocr_error(&display, None, "pdf", e))?;
+            let (lines, _) = scanned_pdf_lines(p, &bytes, doc.pages.len() as u32, None).map_err(|e| ocr_error(&display, None, "pdf", e))?;
             Ok(lines_text(&lines))
         }
         FileKind::Image(_) => {

@@ -9,7 +9,9 @@ use shenbao::assemble::{assemble, Piece};
 use shenbao::check::check_all;
 use shenbao::config::Pipeline;
 use shenbao::extract::normalize::normalize;
-use shenbao::model::{field_kind, Declaration, Extracted, Field, Item, Method, Provenance, Severity, SourceFile, Verdict};
+use shenbao::model::{
+    field_kind, Declaration, Extracted, Field, Item, Method, Provenance, SealMark, SealReading, Severity, SignatureInfo, SourceFile, Verdict,
+};
 
 fn pipeline() -> Pipeline {
     Pipeline::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/bayu-2024.toml"))).unwrap()
@@ -41,16 +43,51 @@ fn fields(file: &str, method: Method, kv: &[(&'static str, String)]) -> BTreeMap
         .collect()
 }
 
+/// A seal as the seal finder reports it: `text` read along the arc (every character, evenly
+/// spaced, sure), with a fingerprint of its own unless given.
+fn seal(file: &str, text: &str, fingerprint: Option<&str>) -> SealMark {
+    let n = text.chars().count() as f32;
+    let chars: Vec<(char, f32, f32)> = text.chars().enumerate().map(|(i, c)| (c, (i as f32 + 0.5) / n, 0.95)).collect();
+    // a fingerprint unlike any other fixture's: the text's bytes spread over 2048 bits
+    let own_fp: String = (0..32)
+        .map(|k| {
+            let h = text.bytes().fold(0xcbf29ce484222325u64 ^ k, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+            format!("{h:016x}")
+        })
+        .collect();
+    SealMark {
+        file: file.into(),
+        page: 1,
+        center_mm: [150.0, 240.0],
+        size_mm: [42.0, 42.0],
+        shape: "round".into(),
+        star: true,
+        confidence: 0.95,
+        source: "image".into(),
+        readings: vec![SealReading { text: text.into(), confidence: 0.95, chars, how: "band".into() }],
+        fingerprint: fingerprint.map(str::to_string).unwrap_or(own_fp),
+        crop_png: vec![],
+    }
+}
+
 fn extracted(file: &str, method: Method, spec: &Spec) -> Piece {
+    let header = fields(file, method, &spec.0);
+    // a form carries its unit's seal
+    let seals = match (method, header.get("unit_name")) {
+        (Method::Sheet, _) | (_, None) => vec![],
+        (_, Some(u)) => vec![seal(file, &u.value.to_string(), None)],
+    };
     Piece {
         extracted: Extracted {
             file: file.into(),
             method,
-            fields: fields(file, method, &spec.0),
+            fields: header,
             items: spec.1.iter().map(|it| Item { fields: fields(file, method, it) }).collect(),
             legacy: false,
             year: Some(2024),
             findings: vec![],
+            seals,
+            signatures: vec![],
         },
         source: SourceFile { file: file.into(), sha256: "0".repeat(64), kind: "pdf".into(), pages: Some(1) },
     }
@@ -367,4 +404,90 @@ fn low_confidence_never_passes_silently() {
     check_all(&p, &mut decls);
     expect(&decls[0], "consistency", Severity::Review, "识别置信度低");
     assert!(!decls[0].findings.iter().any(|f| f.severity == Severity::Return), "{:#?}", decls[0].findings);
+}
+
+/// Reviews prepared pieces (forms and their sheets).
+fn review_pieces(pieces: Vec<Piece>) -> Vec<Declaration> {
+    let p = pipeline();
+    let mut decls = assemble(&p, pieces);
+    check_all(&p, &mut decls);
+    decls
+}
+
+/// A form piece and its sheet piece for `spec`, the form's seals replaced by `seals`.
+fn form_and_sheet(i: usize, spec: &Spec, seals: Vec<SealMark>) -> Vec<Piece> {
+    let mut f = spec.clone();
+    f.0.retain(|(k, _)| !matches!(*k, "submitted_at" | "account"));
+    let mut form = extracted(&format!("forms/{i}.pdf"), Method::Text, &f);
+    form.extracted.seals = seals;
+    vec![form, extracted(&format!("sheets/{i}.xlsx"), Method::Sheet, spec)]
+}
+
+#[test]
+fn seal_rule() {
+    let unit = |spec: &Spec| spec.0.iter().find(|(k, _)| *k == "unit_name").unwrap().1.clone();
+    let a = valid("BY2024-0001");
+    let mut b = valid("BY2024-0002");
+    set(&mut b, "unit_name", "重庆渝州机械制造有限公司");
+    let mut c = valid("BY2024-0003");
+    set(&mut c, "unit_name", "重庆长江建设工程有限公司长寿分公司");
+    let mut d = valid("BY2024-0004");
+    set(&mut d, "unit_name", "重庆嘉陵电子科技有限公司");
+    let (ua, ub) = (unit(&a), unit(&b));
+
+    // no seal on the form
+    let decls = review_pieces(form_and_sheet(0, &a, vec![]));
+    expect(&only(&decls, "BY2024-0001"), "seal", Severity::Return, "未加盖申报单位公章");
+    assert_eq!(only(&decls, "BY2024-0001").seal.present, Some(false));
+
+    // another unit's seal (that unit is in the batch), the parent company's on a branch,
+    // an unreadable arc, the applicant's own seal
+    let mut pieces = form_and_sheet(0, &a, vec![seal("forms/0.pdf", &ub, None)]);
+    pieces.extend(form_and_sheet(1, &b, vec![seal("forms/1.pdf", &ub, None)]));
+    pieces.extend(form_and_sheet(2, &c, vec![seal("forms/2.pdf", "重庆长江建设工程有限公司", None)]));
+    pieces.extend(form_and_sheet(3, &d, vec![seal("forms/3.pdf", "口", None)]));
+    let decls = review_pieces(pieces);
+    let da = only(&decls, "BY2024-0001");
+    expect(&da, "seal", Severity::Return, "印章与申报单位不符");
+    expect(&da, "seal", Severity::Return, &ub);
+    assert_eq!(da.seal.matches_unit, Some(false));
+    assert_eq!(da.seal.other_unit.as_deref(), Some(ub.as_str()));
+    let db = only(&decls, "BY2024-0002");
+    assert_eq!(db.seal.matches_unit, Some(true), "{:#?}", db.findings);
+    let dc = only(&decls, "BY2024-0003");
+    expect(&dc, "seal", Severity::Return, "印章与申报单位不符");
+    assert_eq!(dc.seal.matches_unit, Some(false));
+    let dd = only(&decls, "BY2024-0004");
+    expect(&dd, "seal", Severity::Review, "无法确认");
+    assert_eq!(dd.seal.matches_unit, None);
+    assert_eq!(dd.verdict, Verdict::Review, "an unreadable seal is never a pass");
+
+    // one seal image on two units' forms: return where it is not the unit's, review where it is
+    let fp = "ab".repeat(256);
+    let mut pieces = form_and_sheet(0, &a, vec![seal("forms/0.pdf", &ua, Some(&fp))]);
+    pieces.extend(form_and_sheet(1, &b, vec![seal("forms/1.pdf", "口口", Some(&fp))]));
+    let decls = review_pieces(pieces);
+    let (da, db) = (only(&decls, "BY2024-0001"), only(&decls, "BY2024-0002"));
+    expect(&da, "seal", Severity::Review, "BY2024-0002");
+    expect(&db, "seal", Severity::Return, "同一印章");
+    expect(&db, "seal", Severity::Return, "BY2024-0001");
+
+    // a signed PDF appended to after signing; an intact signature is only noted
+    let mut pieces = form_and_sheet(0, &a, vec![seal("forms/0.pdf", &ua, None)]);
+    let sig = |covers: bool| SignatureInfo {
+        file: "forms/0.pdf".into(),
+        field: Some("Signature1".into()),
+        page: Some(2),
+        byte_range: vec![0, 100, 200, if covers { 300 } else { 250 }],
+        covers_whole_file: covers,
+        appended_bytes: if covers { 0 } else { 50 },
+    };
+    pieces[0].extracted.signatures = vec![sig(false)];
+    let d = only(&review_pieces(pieces), "BY2024-0001");
+    expect(&d, "seal", Severity::Return, "签名后文件被修改");
+    let mut pieces = form_and_sheet(0, &a, vec![seal("forms/0.pdf", &ua, None)]);
+    pieces[0].extracted.signatures = vec![sig(true)];
+    let d = only(&review_pieces(pieces), "BY2024-0001");
+    expect(&d, "seal", Severity::Info, "未验证签名证书链");
+    assert_eq!(d.verdict, Verdict::Pass);
 }

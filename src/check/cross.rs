@@ -24,6 +24,8 @@ pub struct CrossView {
     pub account: Option<String>,
     /// (undertaker, host_location) per item
     pub items: Vec<(Option<String>, Option<String>)>,
+    /// the form's seal facts (None without a form)
+    pub seal: Option<super::seal::SealView>,
 }
 
 impl CrossView {
@@ -41,6 +43,7 @@ impl CrossView {
                 .iter()
                 .map(|it| (it.text("undertaker").map(str::to_string), it.text("host_location").map(str::to_string)))
                 .collect(),
+            seal: d.has_form.then(|| super::seal::SealView::of(d)),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! written here.
 
 pub mod cross;
+pub mod seal;
 pub mod single;
 
 use rayon::prelude::*;
@@ -18,7 +19,17 @@ pub fn check_all(p: &Pipeline, decls: &mut [Declaration]) {
     for (i, f) in cross_findings(p, &views) {
         decls[i].findings.push(f);
     }
+    for (i, o) in seal::resolve(p, &views) {
+        apply_seal(&mut decls[i], o);
+    }
     decls.par_iter_mut().for_each(finish);
+}
+
+/// Completes a declaration's seal facts with the rule's outcome and adds its findings.
+pub fn apply_seal(d: &mut Declaration, o: seal::SealOutcome) {
+    d.seal.matches_unit = o.matches_unit;
+    d.seal.other_unit = o.other_unit;
+    d.findings.extend(o.findings);
 }
 
 /// The cross-declaration rules (the reduce step), by declaration index.

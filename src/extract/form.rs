@@ -487,11 +487,15 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         legacy: false,
         year: None,
         findings: Vec::new(),
+        seals: Vec::new(),
+        signatures: Vec::new(),
     };
     if let Some(t) = &title {
         out.year = t
             .find('年')
             .and_then(|i| t[..i].chars().rev().take(4).collect::<String>().chars().rev().collect::<String>().parse().ok());
+        // a year after the call's or before the platform's is a misread digit (OCR: 2024 → 2624)
+        out.year = out.year.filter(|y| (2010..=p.meta.year).contains(y));
         out.legacy = match out.year {
             Some(y) => y != p.meta.year,
             None => !p.meta.titles.iter().any(|known| t.contains(known.as_str())),

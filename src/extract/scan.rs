@@ -47,6 +47,12 @@ fn pt(dpi: f32) -> f32 {
 
 /// Lines of one scanned page, in reading order, coordinates in points.
 pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
+    // a phone photo: the page straightened first (then it fills the image: A4 is 8.27 in wide)
+    let rectified = ocr::prep::rectify_photo(img);
+    let (img, dpi) = match &rectified {
+        Some(r) => (r, r.width() as f32 / 8.27),
+        None => (img, dpi),
+    };
     let prep = ocr::prepare(img, &PrepOptions::default());
     let binary = prep.binary.as_ref().unwrap_or(&prep.gray);
     let grid = ocr::find_grid(binary);

@@ -161,6 +161,8 @@ pub fn extract_sheets(p: &Pipeline, file: &str, sheets: &[Sheet]) -> Result<Vec<
                     legacy: false,
                     year: None,
                     findings: Vec::new(),
+                    seals: Vec::new(),
+                    signatures: Vec::new(),
                 });
                 out.len() - 1
             });

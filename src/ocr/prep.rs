@@ -578,3 +578,168 @@ pub fn pad_white(g: &GrayImage, pad: u32) -> GrayImage {
     image::imageops::replace(&mut out, g, pad as i64, pad as i64);
     out
 }
+
+/// A phone photo of a page: the page (light paper) lies on a darker background, seen at an
+/// angle. Finds the page's four corners on a downscaled copy and maps the quadrilateral back
+/// onto an upright rectangle of the image's size (a perspective warp), so ruled tables are
+/// straight again. `None` when the image is not such a photo (the page reaches the edges, as
+/// in a flatbed scan).
+pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
+    let (w, h) = (img.width(), img.height());
+    if w < 200 || h < 200 {
+        return None;
+    }
+    // a small grey copy, ~400 px wide
+    let k = (w / 400).max(1);
+    let small = image::imageops::thumbnail(&img.to_luma8(), w / k, h / k);
+    let (sw, sh) = small.dimensions();
+    let t = otsu_threshold(&small);
+    let light = |x: u32, y: u32| small.get_pixel(x, y).0[0] > t;
+    // the frame must be mostly background, and background clearly darker than paper
+    let mut frame = 0usize;
+    let mut frame_light = 0usize;
+    for x in 0..sw {
+        for y in [0, 1, sh - 2, sh - 1] {
+            frame += 1;
+            frame_light += light(x, y) as usize;
+        }
+    }
+    for y in 0..sh {
+        for x in [0, 1, sw - 2, sw - 1] {
+            frame += 1;
+            frame_light += light(x, y) as usize;
+        }
+    }
+    if frame_light * 2 > frame {
+        return None;
+    }
+    let (mut dark_sum, mut dark_n, mut light_sum, mut light_n) = (0u64, 0u64, 0u64, 0u64);
+    for p in small.pixels() {
+        if p.0[0] > t {
+            light_sum += p.0[0] as u64;
+            light_n += 1;
+        } else {
+            dark_sum += p.0[0] as u64;
+            dark_n += 1;
+        }
+    }
+    if light_n == 0 || dark_n == 0 || light_sum / light_n < dark_sum / dark_n + 50 {
+        return None;
+    }
+    // the largest light component: the page
+    let mut label = vec![0u32; (sw * sh) as usize];
+    let (mut best, mut best_n, mut next) = (0u32, 0usize, 1u32);
+    let mut stack = Vec::new();
+    for start in 0..(sw * sh) as usize {
+        let (x, y) = (start as u32 % sw, start as u32 / sw);
+        if label[start] != 0 || !light(x, y) {
+            continue;
+        }
+        let id = next;
+        next += 1;
+        label[start] = id;
+        stack.push(start);
+        let mut n = 0;
+        while let Some(i) = stack.pop() {
+            n += 1;
+            let (x, y) = (i as u32 % sw, i as u32 / sw);
+            for (dx, dy) in [(-1i32, 0i32), (1, 0), (0, -1), (0, 1)] {
+                let (nx, ny) = (x as i32 + dx, y as i32 + dy);
+                if nx < 0 || ny < 0 || nx >= sw as i32 || ny >= sh as i32 {
+                    continue;
+                }
+                let j = (ny as u32 * sw + nx as u32) as usize;
+                if label[j] == 0 && light(nx as u32, ny as u32) {
+                    label[j] = id;
+                    stack.push(j);
+                }
+            }
+        }
+        if n > best_n {
+            best_n = n;
+            best = id;
+        }
+    }
+    if best_n < (sw * sh) as usize / 3 {
+        return None;
+    }
+    // corners: the page's extreme points along the diagonals
+    let (mut tl, mut tr, mut br, mut bl) = ((f32::MAX, 0.0, 0.0), (f32::MIN, 0.0, 0.0), (f32::MIN, 0.0, 0.0), (f32::MAX, 0.0, 0.0));
+    for (i, &l) in label.iter().enumerate() {
+        if l != best {
+            continue;
+        }
+        let (x, y) = ((i as u32 % sw) as f32 + 0.5, (i as u32 / sw) as f32 + 0.5);
+        if x + y < tl.0 {
+            tl = (x + y, x, y);
+        }
+        if x + y > br.0 {
+            br = (x + y, x, y);
+        }
+        if x - y > tr.0 {
+            tr = (x - y, x, y);
+        }
+        if x - y < bl.0 {
+            bl = (x - y, x, y);
+        }
+    }
+    let sx = w as f32 / sw as f32;
+    let sy = h as f32 / sh as f32;
+    let quad = [(tl.1 * sx, tl.2 * sy), (tr.1 * sx, tr.2 * sy), (br.1 * sx, br.2 * sy), (bl.1 * sx, bl.2 * sy)];
+    let dst = [(0.0, 0.0), (w as f32, 0.0), (w as f32, h as f32), (0.0, h as f32)];
+    let hm = homography(&dst, &quad)?;
+    let rgb = img.to_rgb8();
+    let mut out = image::RgbImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+            let z = hm[6] * fx + hm[7] * fy + hm[8];
+            let u = (hm[0] * fx + hm[1] * fy + hm[2]) / z - 0.5;
+            let v = (hm[3] * fx + hm[4] * fy + hm[5]) / z - 0.5;
+            let (iu, iv) = (u.floor() as i64, v.floor() as i64);
+            let (au, av) = (u - iu as f32, v - iv as f32);
+            let px = |xx: i64, yy: i64| -> [f32; 3] {
+                let (xx, yy) = (xx.clamp(0, w as i64 - 1) as u32, yy.clamp(0, h as i64 - 1) as u32);
+                let p = rgb.get_pixel(xx, yy).0;
+                [p[0] as f32, p[1] as f32, p[2] as f32]
+            };
+            let (a, b, c, d) = (px(iu, iv), px(iu + 1, iv), px(iu, iv + 1), px(iu + 1, iv + 1));
+            let mut o = [0u8; 3];
+            for ch in 0..3 {
+                let top = a[ch] * (1.0 - au) + b[ch] * au;
+                let bot = c[ch] * (1.0 - au) + d[ch] * au;
+                o[ch] = (top * (1.0 - av) + bot * av).round().clamp(0.0, 255.0) as u8;
+            }
+            out.put_pixel(x, y, image::Rgb(o));
+        }
+    }
+    Some(DynamicImage::ImageRgb8(out))
+}
+
+/// The homography taking the four `from` points to the four `to` points (row-major 3 × 3).
+fn homography(from: &[(f32, f32); 4], to: &[(f32, f32); 4]) -> Option<[f32; 9]> {
+    let mut a = [[0f64; 9]; 8];
+    for i in 0..4 {
+        let (x, y) = (from[i].0 as f64, from[i].1 as f64);
+        let (u, v) = (to[i].0 as f64, to[i].1 as f64);
+        a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+        a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+    }
+    for c in 0..8 {
+        let p = (c..8).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(c, p);
+        for r in 0..8 {
+            if r != c {
+                let f = a[r][c] / a[c][c];
+                for k in c..9 {
+                    a[r][k] -= f * a[c][k];
+                }
+            }
+        }
+    }
+    let h: Vec<f32> = (0..8).map(|i| (a[i][8] / a[i][i]) as f32).collect();
+    Some([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0])
+}

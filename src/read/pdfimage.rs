@@ -202,6 +202,45 @@ pub fn largest_page_image(
     }))
 }
 
+/// An image XObject as it looks on white paper: its soft mask (`/SMask`, e.g. an electronic
+/// seal's transparency) applied (a stencil or colour-key `/Mask` is not), as RGB, not oriented for display.
+pub fn decode_on_white(doc: &Document, id: ObjectId, limits: &ImageLimits) -> Result<DynamicImage, ReadError> {
+    let dec = decode_image(doc, id, limits)?;
+    let st = doc
+        .get_object(id)
+        .and_then(Object::as_stream)
+        .map_err(|e| damaged(format!("image {id:?}: {e}")))?;
+    let mask_id = match st.dict.get(b"SMask") {
+        Ok(Object::Reference(m)) => Some(*m),
+        _ => None,
+    };
+    let mut rgb = dec.image.to_rgb8();
+    if let Some(m) = mask_id {
+        let alpha = decode_image(doc, m, limits)?.image.to_luma8();
+        let (w, h) = rgb.dimensions();
+        let alpha = if alpha.dimensions() != (w, h) {
+            image::imageops::resize(&alpha, w, h, image::imageops::FilterType::Triangle)
+        } else {
+            alpha
+        };
+        for (p, a) in rgb.pixels_mut().zip(alpha.pixels()) {
+            let a = a.0[0] as u32;
+            for c in p.0.iter_mut() {
+                *c = ((*c as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+            }
+        }
+    }
+    Ok(DynamicImage::ImageRgb8(rgb))
+}
+
+/// The displayed page size in points (MediaBox; /Rotate not applied) of page `page_no`.
+pub fn page_size_pt(doc: &Document, page_no: u32) -> Option<(f32, f32)> {
+    let pid = page_id(doc, page_no).ok()?;
+    let a = inherited(doc, pid, b"MediaBox")?.as_array().ok()?;
+    let v: Vec<f32> = a.iter().filter_map(|o| deref(doc, o).as_float().ok()).collect();
+    (v.len() == 4).then(|| ((v[2] - v[0]).abs(), (v[3] - v[1]).abs()))
+}
+
 /// Apply the placement (rotation/flip from the CTM) and the page's /Rotate to a decoded image.
 fn orient(img: DynamicImage, u: &ImageUse, rotate: i64) -> DynamicImage {
     let [a, b, c, d, ..] = u.ctm;

@@ -208,11 +208,46 @@ struct SealJson<'a>(&'a Seal);
 impl Serialize for SealJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let seal = self.0;
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("present", &seal.present)?;
         m.serialize_entry("text", &seal.text)?;
         m.serialize_entry("matches_unit", &seal.matches_unit)?;
         m.serialize_entry("confidence", &seal.confidence.map(conf))?;
+        // the evidence behind the four contract keys
+        m.serialize_entry("count", &seal.count)?;
+        if let Some(mark) = &seal.mark {
+            m.serialize_entry("file", &mark.file)?;
+            m.serialize_entry("page", &mark.page)?;
+            m.serialize_entry("source", &mark.source)?;
+            m.serialize_entry("center_mm", &mark.center_mm.map(|v| (v * 10.0).round() / 10.0))?;
+            m.serialize_entry("size_mm", &mark.size_mm.map(|v| (v * 10.0).round() / 10.0))?;
+            m.serialize_entry("shape", &mark.shape)?;
+            m.serialize_entry("star", &mark.star)?;
+            m.serialize_entry("fingerprint", &mark.fingerprint)?;
+            let readings: Vec<serde_json::Value> = mark
+                .readings
+                .iter()
+                .map(|r| serde_json::json!({ "text": r.text, "confidence": conf(r.confidence), "how": r.how }))
+                .collect();
+            m.serialize_entry("readings", &readings)?;
+        }
+        if seal.other_unit.is_some() {
+            m.serialize_entry("other_unit", &seal.other_unit)?;
+        }
+        if !seal.signatures.is_empty() {
+            let sigs: Vec<serde_json::Value> = seal
+                .signatures
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "field": g.field, "page": g.page, "byte_range": g.byte_range,
+                        "covers_whole_file": g.covers_whole_file, "appended_bytes": g.appended_bytes,
+                        "certificate_checked": false,
+                    })
+                })
+                .collect();
+            m.serialize_entry("signatures", &sigs)?;
+        }
         m.end()
     }
 }

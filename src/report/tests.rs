@@ -88,6 +88,7 @@ fn decl(id: &str, unit: &str, event: &str, file: &str, verdict: Verdict) -> Decl
             text: Some(unit.to_string()),
             matches_unit: Some(true),
             confidence: Some(0.9),
+            ..Seal::default()
         },
         findings: Vec::new(),
         verdict,

@@ -56,6 +56,8 @@ pub mod legacy;
 pub mod ods;
 pub mod pdfgen;
 pub mod scan;
+pub mod seal;
+pub mod sign;
 pub mod sheets;
 pub mod xls;
 
@@ -298,6 +300,48 @@ fn scan_stem(id: &str, unit: &str, unit_in_name: bool) -> String {
     }
 }
 
+/// truth.json's `seal` of a declaration with a form.
+fn seal_json(p: &seal::SealPlan) -> J {
+    json!({
+        "kind": p.kind,
+        "present": p.text.is_some(),
+        "text": p.text,
+        "matches_unit": p.matches_unit(),
+        "of_declaration": p.of_declaration,
+        "reused_by": p.reused_by,
+        "diameter_mm": (p.diameter_mm * 10.0).round() / 10.0,
+        "signed": p.signed,
+        "appended": p.appended,
+    })
+}
+
+/// A born-digital form with its electronic seal over the fill date (when it has one), signed
+/// and appended to as planned.
+fn seal_born_digital(d: &Decl, st: &FormStyle, title: &str, bytes: Vec<u8>, plan: &seal::SealPlan) -> anyhow::Result<Vec<u8>> {
+    let pages = pdfgen::layout(d, st, title);
+    let page = pages.iter().rposition(|p| p.mark("fill_date").is_some()).unwrap_or(pages.len().saturating_sub(1));
+    let mut rng = StdRng::seed_from_u64(plan.image_seed ^ 0xA11CE);
+    let r_pt = plan.diameter_mm / 2.0 / 25.4 * 72.0;
+    let (x, y) = match pages.get(page).and_then(|p| p.mark("fill_date")) {
+        Some(m) => (m.x + m.w * rng.random_range(0.2f32..0.9), m.y + rng.random_range(0.15f32..0.55) * r_pt),
+        None => (pdfgen::PAGE_W * 0.7, pdfgen::PAGE_H * 0.2),
+    };
+    let x = x.clamp(r_pt + 10.0, pdfgen::PAGE_W - r_pt - 10.0);
+    let y = y.clamp(r_pt + 10.0, pdfgen::PAGE_H - r_pt - 10.0);
+    let mut bytes = match &plan.text {
+        Some(text) => seal::stamp_pdf(&bytes, page, x, y, plan.diameter_mm, text, plan.image_seed)?,
+        None => bytes,
+    };
+    if plan.signed {
+        let rect = [x - r_pt, y - r_pt, x + r_pt, y + r_pt];
+        bytes = sign::sign(&bytes, "Signature1", &d.unit_name, page, rect, plan.image_seed).map_err(|e| anyhow::anyhow!(e))?;
+        if plan.appended {
+            bytes = sign::append_edit(&bytes, 0, plan.image_seed).map_err(|e| anyhow::anyhow!(e))?;
+        }
+    }
+    Ok(bytes)
+}
+
 fn created(d: &Decl) -> String {
     format!("D:{}{}+08'00'", d.fill_date.format("%Y%m%d"), "093000")
 }
@@ -336,7 +380,7 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
     let (count, seed) = (opt.count, opt.seed);
     let n_legacy = opt.legacy_count();
     let mut rng = StdRng::seed_from_u64(seed);
-    let decls = data::build(pipeline, count - n_legacy, &mut rng);
+    let mut decls = data::build(pipeline, count - n_legacy, &mut rng);
     std::fs::create_dir_all(out.join("forms")).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::create_dir_all(out.join("sheets"))?;
 
@@ -363,6 +407,12 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
             scanned.then_some(s)
         })
         .collect();
+    // the seals: a stream of their own; a planted parent-company seal renames its unit to a
+    // branch before anything is written
+    let mut seal_rng = StdRng::seed_from_u64(seed ^ 0x5EA1_0F_C0DE_2024);
+    let form_kinds: Vec<(bool, bool)> = styles.iter().zip(&scan_seeds).map(|(st, sc)| (st.is_some(), st.is_some() && sc.is_none())).collect();
+    let seal_plans = seal::plan(&mut decls, &form_kinds, &mut seal_rng);
+    let decls = decls;
     let mut legacy_rng = StdRng::seed_from_u64(seed ^ 0x1E9A_C7F0_2019_2023);
     let legacies = legacy::build(pipeline, n_legacy, &mut legacy_rng);
     let legacy_seeds: Vec<u64> = legacies.iter().map(|_| legacy_rng.random()).collect();
@@ -374,16 +424,22 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
         .par_iter()
         .zip(styles.par_iter())
         .zip(scan_seeds.par_iter())
-        .map(|((d, st), scan_seed)| -> anyhow::Result<Option<FormOut>> {
+        .zip(seal_plans.par_iter())
+        .map(|(((d, st), scan_seed), plan)| -> anyhow::Result<Option<FormOut>> {
             let Some(st) = st else { return Ok(None) };
+            let stamp = plan.as_ref().and_then(|p| p.text.as_deref().map(|text| scan::StampSpec { text, seed: p.image_seed }));
             if let Some(s) = scan_seed {
                 let pages = pdfgen::layout(d, st, &title);
                 let stem = scan_stem(&d.id, &d.unit_name, st.unit_in_file_name);
-                let (file, info) = scan::render_scan(&pages, &d.unit_name, *s, out, &stem, &created(d))
+                let (file, info) = scan::render_scan(&pages, stamp, *s, out, &stem, &created(d))
                     .with_context(|| format!("scanned form of {}", d.id))?;
                 return Ok(Some(FormOut::Scan(file, info)));
             }
             let (bytes, pages) = pdfgen::render(d, st, &title).with_context(|| format!("form of {}", d.id))?;
+            let bytes = match plan {
+                Some(plan) => seal_born_digital(d, st, &title, bytes, plan).with_context(|| format!("seal on the form of {}", d.id))?,
+                None => bytes,
+            };
             let file = form_file(d, st);
             std::fs::write(out.join(&file), bytes).with_context(|| format!("cannot write {file}"))?;
             Ok(Some(FormOut::Pdf(file, pages)))
@@ -396,7 +452,8 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
             let d = &l.decl;
             let pages = pdfgen::layout(d, &l.style, &l.title);
             let stem = scan_stem(&d.id, &d.unit_name, l.style.unit_in_file_name);
-            scan::render_scan(&pages, &d.unit_name, *s, out, &stem, &created(d))
+            let stamp = scan::StampSpec { text: &d.unit_name, seed: s.rotate_left(17) };
+            scan::render_scan(&pages, Some(stamp), *s, out, &stem, &created(d))
                 .with_context(|| format!("legacy form {}", d.id))
         })
         .collect::<anyhow::Result<_>>()?;
@@ -456,7 +513,16 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
         if !d.planted.is_empty() {
             summary.planted_declarations += 1;
         }
-        let verdict = d.worst();
+        let seal_plants = seal_plans[i].as_ref().map(|p| p.planted()).unwrap_or_default();
+        for (kind, _, _) in &seal_plants {
+            *summary.planted.entry(kind.to_string()).or_default() += 1;
+            *summary.planted_rules.entry("seal".to_string()).or_default() += 1;
+        }
+        if d.planted.is_empty() && !seal_plants.is_empty() {
+            summary.planted_declarations += 1;
+        }
+        let rank = |v: &str| ["pass", "review", "return"].iter().position(|x| *x == v).unwrap_or(0);
+        let verdict = seal_plants.iter().map(|p| p.1).fold(d.worst(), |a, b| if rank(b) > rank(a) { b } else { a });
         *summary.verdicts.entry(verdict.to_string()).or_default() += 1;
         let st = styles[i].as_ref();
         let (sheet_idx, sheet_row) = sheet_of[i];
@@ -484,8 +550,14 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
                 "severity": p.severity,
                 "kind": p.kind.name(),
                 "detail": p.detail,
-            })).collect::<Vec<_>>(),
+            })).chain(seal_plants.iter().map(|(kind, severity, detail)| json!({
+                "rule": "seal",
+                "severity": severity,
+                "kind": kind,
+                "detail": detail,
+            }))).collect::<Vec<_>>(),
             "expected_verdict": verdict,
+            "seal": seal_plans[i].as_ref().map(seal_json),
         });
         if extended {
             o["form_kind"] = match form {
@@ -525,6 +597,8 @@ pub fn generate_with(pipeline: &Pipeline, out: &Path, opt: &Options) -> anyhow::
             "sheet_differs": [],
             "planted": [],
             "expected_verdict": J::Null,
+            "seal": json!({ "kind": "own", "present": info.seal, "text": d.unit_name, "matches_unit": true,
+                            "signed": false, "appended": false, "of_declaration": J::Null, "reused_by": J::Null }),
         }));
     }
     let truth = json!({
@@ -1074,7 +1148,7 @@ mod tests {
                 }
             }
         }
-        if s["color"] == "rgb" {
+        if s["color"] == "rgb" && s["seal"] == true {
             assert!(red as f64 > seen as f64 * 0.03, "{file}: {red} red pixels of {seen} in the seal area");
             // and not everywhere: the top of the page has no red ink
             let top_red = px[..*w as usize * 3 * 600].chunks_exact(3).filter(|p| p[0] as i32 > p[1] as i32 + 50 && p[0] as i32 > p[2] as i32 + 40).count();
@@ -1182,7 +1256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("scans")).unwrap();
         let (file, info) =
-            scan::render_scan_as(&pages, &d.unit_name, 99, dir.path(), "scans/two", "D:20240125093000+08'00'", Some(scan::ScanFormat::Tif))
+            scan::render_scan_as(&pages, Some(scan::StampSpec { text: &d.unit_name, seed: 7 }), 99, dir.path(), "scans/two", "D:20240125093000+08'00'", Some(scan::ScanFormat::Tif))
                 .unwrap();
         assert_eq!(file, "scans/two.tif");
         assert_eq!(info.seal_page, 2);
@@ -1190,7 +1264,7 @@ mod tests {
         let d = json!({"declaration_id": d.id, "form_file": file, "form_pages": 2, "form_kind": "scan", "scan": truth.take()});
         scan_checks(dir.path(), &d);
         // a bare JPG cannot hold two pages
-        assert!(scan::render_scan_as(&pages, "x", 1, dir.path(), "scans/x", "", Some(scan::ScanFormat::Jpg)).is_err());
+        assert!(scan::render_scan_as(&pages, Some(scan::StampSpec { text: "x", seed: 1 }), 1, dir.path(), "scans/x", "", Some(scan::ScanFormat::Jpg)).is_err());
     }
 
     #[test]

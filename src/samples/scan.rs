@@ -468,15 +468,16 @@ fn inside(poly: &[(f32, f32)], x: f32, y: f32) -> bool {
     c
 }
 
-/// Stamps the seal onto an RGB page, multiplying the ink over what is printed.
-fn stamp(rgb: &mut [u8], seal: &Seal, glyphs: &mut Glyphs, rng: &mut StdRng) {
+/// The seal's shape as coverage (0..1) over its box on a `w` × `h` raster:
+/// (x0, y0, box width, box height, coverage). `None` when the box is off the raster.
+fn seal_mask(seal: &Seal, glyphs: &mut Glyphs, rng: &mut StdRng, w: usize, h: usize) -> Option<(usize, usize, usize, usize, Vec<f32>)> {
     let half = seal.r + 3.0;
     let bx0 = (seal.cx - half).floor().max(0.0) as usize;
     let by0 = (seal.cy - half).floor().max(0.0) as usize;
-    let bx1 = ((seal.cx + half).ceil() as usize).min(W);
-    let by1 = ((seal.cy + half).ceil() as usize).min(H);
+    let bx1 = ((seal.cx + half).ceil() as usize).min(w);
+    let by1 = ((seal.cy + half).ceil() as usize).min(h);
     if bx1 <= bx0 || by1 <= by0 {
-        return;
+        return None;
     }
     let (bw, bh) = (bx1 - bx0, by1 - by0);
     let mut mask = vec![0f32; bw * bh];
@@ -564,6 +565,12 @@ fn stamp(rgb: &mut [u8], seal: &Seal, glyphs: &mut Glyphs, rng: &mut StdRng) {
             }
         }
     }
+    Some((bx0, by0, bw, bh, mask))
+}
+
+/// Stamps the seal onto an RGB page, multiplying the ink over what is printed.
+fn stamp(rgb: &mut [u8], seal: &Seal, glyphs: &mut Glyphs, rng: &mut StdRng) {
+    let Some((bx0, by0, bw, bh, mask)) = seal_mask(seal, glyphs, rng, W, H) else { return };
     // pressure: a tilt across the stamp, mottling, grain, and a few gaps where ink is missing
     let base = rng.random_range(0.72f32..0.86);
     let tilt = rng.random_range(0.06f32..0.16);
@@ -607,6 +614,55 @@ fn stamp(rgb: &mut [u8], seal: &Seal, glyphs: &mut Glyphs, rng: &mut StdRng) {
             }
         }
     }
+}
+
+/// An electronic seal image (the platform's 电子印章): `text` on the arc of a ring `diameter_mm`
+/// across, a star, flat ink with slight transparency, at `dpi`. Returns (size px, RGB, alpha):
+/// the colour is pure ink, the alpha carries the shape.
+pub fn electronic_seal(text: &str, diameter_mm: f32, dpi: f32, seed: u64) -> anyhow::Result<(u32, Vec<u8>, Vec<u8>)> {
+    let font = cjk_font()?;
+    let mut glyphs = Glyphs::new(font);
+    let mut rng = StdRng::seed_from_u64(seed);
+    // the mask is drawn at 300 dpi scale (the glyph sizes are in PX_PER_MM) and resampled
+    let r = diameter_mm / 2.0 * PX_PER_MM;
+    let size = (2.0 * r + 8.0).ceil() as usize;
+    let seal = Seal {
+        cx: size as f32 / 2.0,
+        cy: size as f32 / 2.0,
+        r,
+        ring_w: rng.random_range(1.0f32..1.3) * PX_PER_MM,
+        star_r: r * rng.random_range(0.28f32..0.33),
+        rot: 0.0,
+        text: text.chars().filter(|c| !c.is_whitespace()).collect(),
+        color: [rng.random_range(200u8..=235), rng.random_range(10u8..=40), rng.random_range(20u8..=45)],
+    };
+    let (bx0, by0, bw, bh, mask) = seal_mask(&seal, &mut glyphs, &mut rng, size, size).ok_or_else(|| anyhow::anyhow!("empty seal"))?;
+    let mut full = vec![0f32; size * size];
+    for y in 0..bh {
+        full[(by0 + y) * size + bx0..(by0 + y) * size + bx0 + bw].copy_from_slice(&mask[y * bw..(y + 1) * bw]);
+    }
+    let out = ((size as f32 * dpi / DPI as f32).round() as usize).max(16);
+    let opacity = rng.random_range(0.82f32..0.95);
+    let k = size as f32 / out as f32;
+    let mut alpha = vec![0u8; out * out];
+    for y in 0..out {
+        for x in 0..out {
+            // box filter over the source pixels this output pixel covers
+            let (sx0, sy0) = ((x as f32 * k) as usize, (y as f32 * k) as usize);
+            let (sx1, sy1) = ((((x + 1) as f32 * k).ceil() as usize).min(size), (((y + 1) as f32 * k).ceil() as usize).min(size));
+            let mut s = 0.0;
+            let mut n = 0;
+            for yy in sy0..sy1.max(sy0 + 1).min(size) {
+                for xx in sx0..sx1.max(sx0 + 1).min(size) {
+                    s += full[yy * size + xx];
+                    n += 1;
+                }
+            }
+            alpha[y * out + x] = (s / n.max(1) as f32 * opacity * 255.0).round() as u8;
+        }
+    }
+    let rgb: Vec<u8> = (0..out * out).flat_map(|_| seal.color).collect();
+    Ok((out as u32, rgb, alpha))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -932,12 +988,20 @@ fn image_pdf(jpegs: &[Vec<u8>], gray: bool, producer: &str, created: &str) -> an
 // ------------------------------------------------------------------------------------------
 // one scanned form
 
-/// Renders `pages` as a scan into `out/<stem>.<ext>` and says how. `seal_text` is the unit
-/// name on the seal; `created` (`D:20240125…`) goes into a PDF's Info. All choices come from
-/// `seed`.
+/// The seal stamped on a scan: the text on its arc, and the seed of the stamp itself (its size,
+/// ring, star and ink colour) — the same seed is the same physical seal.
+#[derive(Debug, Clone, Copy)]
+pub struct StampSpec<'a> {
+    pub text: &'a str,
+    pub seed: u64,
+}
+
+/// Renders `pages` as a scan into `out/<stem>.<ext>` and says how. `seal` is the seal stamped
+/// over the signature block (none: an unstamped form); `created` (`D:20240125…`) goes into a
+/// PDF's Info. All other choices come from `seed`.
 pub fn render_scan(
     pages: &[Page],
-    seal_text: &str,
+    seal_text: Option<StampSpec>,
     seed: u64,
     out: &Path,
     stem: &str,
@@ -949,7 +1013,7 @@ pub fn render_scan(
 /// [`render_scan`], with the output format forced when `format` is given.
 pub fn render_scan_as(
     pages: &[Page],
-    seal_text: &str,
+    seal_text: Option<StampSpec>,
     seed: u64,
     out: &Path,
     stem: &str,
@@ -1054,16 +1118,25 @@ pub fn render_scan_as(
     };
     let sx = sx.clamp(r + 20.0, W as f32 - r - 20.0);
     let sy = sy.clamp(r + 20.0, H as f32 - r - 20.0);
-    let seal = Seal {
+    let mut seal = Seal {
         cx: sx,
         cy: sy,
         r,
         ring_w,
         star_r: r * rng.random_range(0.28f32..0.34),
         rot: rng.random_range(-15f32..15.0).to_radians(),
-        text: seal_text.chars().filter(|c| !c.is_whitespace()).collect(),
+        text: seal_text.map(|s| s.text.chars().filter(|c| !c.is_whitespace()).collect()).unwrap_or_default(),
         color: [rng.random_range(185u8..=228), rng.random_range(20u8..=60), rng.random_range(30u8..=70)],
     };
+    if let Some(spec) = seal_text {
+        // the physical seal: its own size, ring, star and ink
+        let mut srng = StdRng::seed_from_u64(spec.seed);
+        seal.r = srng.random_range(38.0f32..45.0) / 2.0 * PX_PER_MM;
+        seal.ring_w = srng.random_range(1.0f32..1.4) * PX_PER_MM;
+        seal.star_r = seal.r * srng.random_range(0.28f32..0.34);
+        seal.color = [srng.random_range(185u8..=228), srng.random_range(20u8..=60), srng.random_range(30u8..=70)];
+    }
+    let stamped = seal_text.is_some();
     let seal_center = apply(&fwd, sx as f64, sy as f64);
 
     let mut glyphs = Glyphs::new(font);
@@ -1073,7 +1146,7 @@ pub fn render_scan_as(
     let mut single: Option<Vec<u8>> = None;
     for (i, page) in pages.iter().enumerate() {
         let mut prng = StdRng::seed_from_u64(page_seeds[i]);
-        let px = degrade_page(page, &dg, (i == seal_page).then_some(&seal), &mut glyphs, &mut prng);
+        let px = degrade_page(page, &dg, (stamped && i == seal_page).then_some(&seal), &mut glyphs, &mut prng);
         match format {
             ScanFormat::Pdf => jpegs.push(jpeg(&px, gray, quality.unwrap_or(75))?),
             ScanFormat::Jpg => single = Some(jpeg(&px, gray, quality.unwrap_or(75))?),
@@ -1119,7 +1192,7 @@ pub fn render_scan_as(
         noise_sigma: (dg.sigma as f64 * 100.0).round() / 100.0,
         paper,
         font: font.describe(),
-        seal: true,
+        seal: stamped,
         seal_page: seal_page + 1,
         seal_center_px: [(seal_center.0 * 10.0).round() / 10.0, (seal_center.1 * 10.0).round() / 10.0],
         seal_diameter_px: ((seal.diameter_px() as f64 * scale) * 10.0).round() / 10.0,
