@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 measure() { # dir → prints "seconds rss_kb"
   local dir=$1
   rm -rf "$dir/out"
-  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$BIN" run "$dir/in" --out "$dir/out" --jobs 2 --quiet
+  /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$BIN" run "$dir/in" --out "$dir/out" --jobs 2 --quiet --timings 2> "$dir/timings.txt"
   cat "$dir/time.txt"
 }
 
@@ -36,5 +36,7 @@ for n in "$COUNT" $((COUNT * 2)); do
   decls=$(wc -l < "$dir/out/records.jsonl")
   printf '%-8s %10s %12.2f %12.1f %14.2f %12.2f %10.1f\n' "$decls" "$pdfs" "$secs" "$(echo "$decls / $secs" | bc -l)" \
     "$ptt" "$(echo "$secs / $ptt" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  sed 's/^shenbao: timings: /    stages: /' "$dir/timings.txt"
 done
 echo "ratio = full review time / pdftotext extraction time (lower is better; < 1 means the review is faster)"
+echo "stages: CPU seconds of the seal stages against the whole run's CPU (every form carries an electronic seal)"

@@ -43,6 +43,9 @@ enum Command {
         /// exit with status 3 when any declaration's verdict is at or above this
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
+        /// print where the time went (CPU seconds of the seal stages against the whole run)
+        #[arg(long)]
+        timings: bool,
         /// no progress bar and no summary line
         #[arg(long)]
         quiet: bool,
@@ -89,7 +92,7 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { inputs, pipeline: pipeline_path, out, jobs, fail_on, quiet } => {
+        Command::Run { inputs, pipeline: pipeline_path, out, jobs, fail_on, timings, quiet } => {
             let p = match load_pipeline(&pipeline_path) {
                 Ok(p) => p,
                 Err(c) => return c,
@@ -128,6 +131,21 @@ fn main() -> ExitCode {
                     result.file_errors.len(),
                     result.seconds,
                     out.display()
+                );
+            }
+            if timings {
+                let t = shenbao::seal::stage_times();
+                let cpu = process_cpu_secs().max(1e-9);
+                eprintln!(
+                    "shenbao: timings: {:.2} s wall, {:.2} s CPU; seal detection {:.2} s CPU ({:.1}% of CPU); seal reading {:.2} s CPU ({:.1}%), {} seals read, {} electronic seals seen before",
+                    result.seconds,
+                    cpu,
+                    t.detect_secs,
+                    100.0 * t.detect_secs / cpu,
+                    t.read_secs,
+                    100.0 * t.read_secs / cpu,
+                    t.read,
+                    t.cached
                 );
             }
             let failing = match fail_on {
@@ -244,4 +262,15 @@ fn inspect_json(d: &shenbao::model::Declaration) -> serde_json::Value {
         "items": items,
         "findings": d.findings,
     })
+}
+
+/// User + system CPU seconds of this process (all threads).
+fn process_cpu_secs() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass; RUSAGE_SELF is always valid.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(u.ru_utime) + tv(u.ru_stime)
 }

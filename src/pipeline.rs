@@ -136,22 +136,18 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                     },
                 })
                 .collect();
-            // electronic seals: only pages that paint images can carry one
-            let seals = if doc.pages.iter().any(|pg| pg.image_count > 0) {
-                match lopdf::Document::load_mem(&bytes) {
-                    Ok(full) => match seal::in_pdf(p, &full, doc.pages.len() as u32, &f.display) {
-                        Ok(s) => s,
-                        Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
-                    },
-                    Err(_) => Vec::new(),
-                }
-            } else {
-                Vec::new()
-            };
-            drop(bytes);
             match extract::extract_pdf(p, &f.display, &doc) {
                 Ok(mut extracted) => {
-                    extracted.seals = seals;
+                    // electronic seals: only pages that paint images can carry one
+                    if doc.pages.iter().any(|pg| pg.image_count > 0) {
+                        if let Ok(full) = lopdf::Document::load_mem(&bytes) {
+                            let expected = extracted.fields.get("unit_name").map(|f| f.value.to_string());
+                            match seal::in_pdf(p, &full, doc.pages.len() as u32, &f.display, expected.as_deref()) {
+                                Ok(s) => extracted.seals = s,
+                                Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
+                            }
+                        }
+                    }
                     extracted.signatures = signatures;
                     Outcome::Pieces(vec![Piece { extracted, source }])
                 }

@@ -100,6 +100,9 @@ fn seals_are_found_read_and_matched() {
             assert_eq!(s["fingerprint"].as_str().unwrap().len(), 512, "{id}");
         }
     }
+    // the reviewer sees each seal found beside its declaration
+    let html = std::fs::read_to_string(dir.path().join("out/review-report.html")).unwrap();
+    assert!(html.matches("data:image/png;base64,").count() >= tp, "a crop per seal found");
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = tp as f64 / (tp + fn_).max(1) as f64;
     let matched = match_ok as f64 / match_n.max(1) as f64;

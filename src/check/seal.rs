@@ -81,10 +81,7 @@ pub struct SealOutcome {
 }
 
 fn to_reading(r: &SealReading) -> matching::Reading {
-    matching::Reading {
-        chars: r.chars.iter().map(|&(ch, pos, conf)| matching::ArcChar { ch, pos, conf }).collect(),
-        confidence: r.confidence,
-    }
+    arc::to_matching(r)
 }
 
 /// Runs the rule over the batch; one outcome per declaration that has a form.
@@ -267,7 +264,9 @@ fn reuse(p: &Pipeline, views: &[CrossView], out: &mut [(usize, SealOutcome)]) {
         // in a character only); a tie leaves each form's own verdict
         let (fa, fb) = (fit(ia, ia).max(fit(ib, ia)), fit(ia, ib).max(fit(ib, ib)));
         let (mut ma, mut mb) = (out[ka].1.matches_unit, out[kb].1.matches_unit);
-        if fa > fb + 0.02 {
+        if fa.max(fb) < 0.7 {
+            // the arc fits neither name: whose seal it is stays as each form's rule said
+        } else if fa > fb + 0.02 {
             (ma, mb) = (Some(true), Some(false));
         } else if fb > fa + 0.02 {
             (ma, mb) = (Some(false), Some(true));

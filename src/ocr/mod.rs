@@ -178,18 +178,29 @@ pub struct OcrEngine {
 }
 
 impl OcrEngine {
-    /// Load the configured model (≈ 0.1–0.3 s for `chi_sim+eng`).
+    /// An engine for the configured model set. Each language set is loaded (≈ 0.1–0.3 s,
+    /// tens of MB) on its first use, so a run that only reads seals (`chi_sim`) never loads
+    /// `chi_sim+eng`; `new` checks that the configured set loads.
     pub fn new(cfg: &EngineConfig) -> Result<Self, OcrError> {
-        let mut e = OcrEngine {
+        let e = OcrEngine {
             cfg: cfg.clone(),
             lang: cfg.lang.clone(),
             tess: Vec::new(),
             dpi: 300,
             region_text_px: Some(40),
         };
-        let t = e.init(&cfg.lang)?;
-        e.tess.push((cfg.lang.clone(), Some(t)));
+        e.check_loads()?;
         Ok(e)
+    }
+
+    /// Whether the configured language set loads (once per process).
+    fn check_loads(&self) -> Result<(), OcrError> {
+        static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+        let r = CHECKED.get_or_init(|| self.init(&self.cfg.lang).map(drop).map_err(|e| e.to_string()));
+        match r {
+            Ok(()) => Ok(()),
+            Err(_) => self.init(&self.cfg.lang).map(drop),
+        }
     }
 
     fn init(&self, lang: &str) -> Result<Tesseract, OcrError> {

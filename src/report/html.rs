@@ -21,6 +21,20 @@ use crate::store::Store;
 use super::{is_sheet_kind, main_findings, place_zh, rule_name_zh, RunSummary, RULE_ORDER};
 
 /// Escapes text for HTML content and attribute values.
+/// Standard base64 for the seal crops' data URIs (no base64 crate is in the offline registry;
+/// RFC 4648 with padding).
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            out.push(if i <= c.len() { T[(n >> shift & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
 pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -43,6 +57,7 @@ h1{font-size:24px;margin:8px 0 4px}
 h2{font-size:18px;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid #c0392b}
 h4{margin:12px 0 4px;font-size:14px}
 .meta{color:#555;margin:2px 0}
+.seal{display:flex;gap:12px;align-items:flex-start}.seal img{border:1px solid #ddd;background:#fff;flex:none}
 .meta code,.path{font-family:Consolas,Menlo,monospace;font-size:12px;word-break:break-all}
 nav a{margin-right:14px}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}
@@ -523,9 +538,13 @@ fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<(
         Some(false) => no.to_string(),
         None => "未判断".to_string(),
     };
+    h.write_all("<h4>公章</h4><div class=\"seal\">".as_bytes())?;
+    if let Some(m) = seal.mark.as_ref().filter(|m| !m.crop_png.is_empty()) {
+        write!(h, "<img alt=\"公章\" width=\"120\" height=\"120\" src=\"data:image/png;base64,{}\">", base64(&m.crop_png))?;
+    }
     write!(
         h,
-        "<h4>公章</h4><p>{}；印文：{}；与申报单位一致：{}{}</p>",
+        "<p>{}；印文（识别，常不完整）：{}；与申报单位一致：{}{}",
         yn(seal.present, "有公章", "未发现公章"),
         seal.text
             .as_deref()
@@ -533,9 +552,37 @@ fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<(
             .unwrap_or_else(|| "未识别".to_string()),
         yn(seal.matches_unit, "是", "否"),
         seal.confidence
-            .map(|c| format!("；置信度 {:.0}%", c * 100.0))
+            .map(|c| format!("；检出置信度 {:.0}%", c * 100.0))
             .unwrap_or_default(),
     )?;
+    if let Some(u) = &seal.other_unit {
+        write!(h, "；印文与「{}」相符", esc(u))?;
+    }
+    if let Some(m) = &seal.mark {
+        write!(
+            h,
+            "<br><span class=\"src\">{} 第{}页 · 距页面左上 {:.0}×{:.0} mm · 直径 {:.0}×{:.0} mm · {}{}{}</span>",
+            esc(&m.file),
+            m.page,
+            m.center_mm[0],
+            m.center_mm[1],
+            m.size_mm[0],
+            m.size_mm[1],
+            if m.shape == "oval" { "椭圆" } else { "圆形" },
+            if m.star { " · 有五角星" } else { "" },
+            if m.source == "image" { " · 电子印章图像" } else { " · 扫描件红色印迹" },
+        )?;
+    }
+    for g in &seal.signatures {
+        write!(
+            h,
+            "<br>电子签名{}{}：{}（未验证签名证书链）",
+            g.field.as_deref().map(|f| format!("「{}」", esc(f))).unwrap_or_default(),
+            g.page.map(|p| format!("，第{p}页")).unwrap_or_default(),
+            if g.covers_whole_file { "签名范围覆盖整个文件".to_string() } else { format!("签名后追加了{}字节（文件被修改）", g.appended_bytes) },
+        )?;
+    }
+    h.write_all("</p></div>".as_bytes())?;
 
     if !d.disagreements.is_empty() {
         h.write_all("<h4>表单与汇总表不一致</h4><table><thead><tr><th>字段</th><th>盖章表单</th><th>汇总表</th></tr></thead><tbody>".as_bytes())?;
@@ -796,4 +843,14 @@ pub(crate) fn write_report<W: Write>(
     h.write_all("</section>\n".as_bytes())?;
 
     write!(h, "<script>{JS}</script>\n</body></html>\n")
+}
+
+#[cfg(test)]
+mod base64_tests {
+    #[test]
+    fn rfc4648_vectors() {
+        for (plain, coded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(super::base64(plain.as_bytes()), coded);
+        }
+    }
 }

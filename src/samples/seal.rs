@@ -109,7 +109,18 @@ pub fn plan(decls: &mut [Decl], forms: &[(bool, bool)], rng: &mut StdRng) -> Vec
         let Some(i) = pick(rng, &mut taken) else { break };
         // another unit's seal: a unit of the batch whose own form is not in it (a unit with a
         // form in the batch lending its seal is the `reused` case)
-        let differs = |j: usize| decls[j].unit_name != decls[i].unit_name && !decls[j].unit_name.is_empty();
+        // (a name that differs only in 重庆/重庆市 or the legal form is the same unit)
+        let core = |n: &str| {
+            let mut n = n.trim_start_matches("重庆市").trim_start_matches("重庆").to_string();
+            for suf in ["股份有限公司", "有限责任公司", "有限公司"] {
+                if let Some(stem) = n.strip_suffix(suf) {
+                    n = stem.to_string();
+                    break;
+                }
+            }
+            n
+        };
+        let differs = |j: usize| core(&decls[j].unit_name) != core(&decls[i].unit_name) && !decls[j].unit_name.is_empty();
         let mut others: Vec<usize> = (0..n).filter(|&j| differs(j) && !forms[j].0).collect();
         if others.is_empty() {
             others = (0..n).filter(|&j| differs(j)).collect();

@@ -6,6 +6,7 @@
 use image::GrayImage;
 
 use super::detect::{Found, InkMap};
+use super::matching;
 use crate::model::SealReading;
 use crate::ocr::{self, Psm};
 
@@ -151,7 +152,11 @@ pub fn unwarp(ink: &InkMap, f: &Found, arc: &TextArc, height: u32, stretch: f32,
 
 /// Candidate readings of the arc with Tesseract (chi_sim, one line): the band as found,
 /// widened, and nudged inwards; reversed only when nothing was read. Best first.
-pub fn read(ink: &InkMap, f: &Found, arc: &TextArc) -> Result<Vec<SealReading>, ocr::OcrError> {
+///
+/// `expected` is the applicant's name as the form's text gives it, when known: once a reading
+/// gives it exactly, no further reading is made (a seal that does not fit gets
+/// all of them, for the batch-wide comparison of the `seal` rule).
+pub fn read(ink: &InkMap, f: &Found, arc: &TextArc, expected: Option<&str>) -> Result<Vec<SealReading>, ocr::OcrError> {
     // seal characters are squeezed along the arc: widening helps Tesseract's model
     let tries: [(f32, f32, bool, &str); 3] = [
         (1.5, 0.0, false, "band, widened ×1.5"),
@@ -163,8 +168,12 @@ pub fn read(ink: &InkMap, f: &Found, arc: &TextArc) -> Result<Vec<SealReading>, 
         let r = read_one(ink, f, arc, stretch, shift, reverse, how)?;
         let good = r.chars.iter().filter(|c| c.2 >= 0.5).count();
         out.push(r);
-        // a long confident reading needs no second opinion
+        // a long confident reading needs no second opinion, nor one that reads the applicant's
+        // name exactly
         if good >= 8 && out.last().is_some_and(|r| r.confidence >= 0.9) {
+            break;
+        }
+        if expected.is_some_and(|name| out.last().is_some_and(|r| r.text == name.replace(char::is_whitespace, ""))) {
             break;
         }
     }
@@ -174,6 +183,14 @@ pub fn read(ink: &InkMap, f: &Found, arc: &TextArc) -> Result<Vec<SealReading>, 
     out.retain(|r| !r.chars.is_empty());
     out.sort_by(|a, b| score_of(b).total_cmp(&score_of(a)));
     Ok(out)
+}
+
+/// A reading as the matcher takes it.
+pub fn to_matching(r: &SealReading) -> matching::Reading {
+    matching::Reading {
+        chars: r.chars.iter().map(|&(ch, pos, conf)| matching::ArcChar { ch, pos, conf }).collect(),
+        confidence: r.confidence,
+    }
 }
 
 fn score_of(r: &SealReading) -> f32 {

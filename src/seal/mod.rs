@@ -11,7 +11,9 @@ pub mod detect;
 pub mod matching;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use image::DynamicImage;
 use lopdf::{Document, Object};
@@ -32,6 +34,40 @@ impl Params {
     }
 }
 
+/// CPU time spent finding seals (ink maps, ring fits, decoding seal images) and reading them
+/// (unwarping, Tesseract, fingerprints), summed over threads, for `run --timings`.
+static DETECT_NS: AtomicU64 = AtomicU64::new(0);
+static READ_NS: AtomicU64 = AtomicU64::new(0);
+static READ_COUNT: AtomicU64 = AtomicU64::new(0);
+static CACHED_COUNT: AtomicU64 = AtomicU64::new(0);
+
+/// Seal stage figures of this process so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub detect_secs: f64,
+    pub read_secs: f64,
+    /// seals read (Tesseract)
+    pub read: u64,
+    /// electronic seal images already read, not read again
+    pub cached: u64,
+}
+
+pub fn stage_times() -> StageTimes {
+    StageTimes {
+        detect_secs: DETECT_NS.load(Ordering::Relaxed) as f64 / 1e9,
+        read_secs: READ_NS.load(Ordering::Relaxed) as f64 / 1e9,
+        read: READ_COUNT.load(Ordering::Relaxed),
+        cached: CACHED_COUNT.load(Ordering::Relaxed),
+    }
+}
+
+fn timed<R>(counter: &AtomicU64, f: impl FnOnce() -> R) -> R {
+    let t = Instant::now();
+    let r = f();
+    counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    r
+}
+
 /// At most this many seals are read per page (the best by confidence).
 const MAX_PER_PAGE: usize = 3;
 /// Pixel size of the report's crop.
@@ -41,14 +77,14 @@ const CROP_PX: u32 = 120;
 /// top-left corner.
 pub fn on_page(p: &Pipeline, img: &DynamicImage, dpi: f32, file: &str, page: u32) -> Result<Vec<SealMark>, OcrError> {
     let prm = Params::of(p);
-    let mut found = detect::detect(img, dpi, &prm);
+    let mut found = timed(&DETECT_NS, || detect::detect(img, dpi, &prm));
     found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
     found.truncate(MAX_PER_PAGE);
     let mm = 25.4 / dpi;
     found
         .iter()
         .map(|f| {
-            let mut m = read_found(img, f)?;
+            let mut m = read_found(img, f, None)?;
             m.file = file.to_string();
             m.page = page;
             m.source = "scan".into();
@@ -60,7 +96,12 @@ pub fn on_page(p: &Pipeline, img: &DynamicImage, dpi: f32, file: &str, page: u32
 }
 
 /// Reads one detected seal: its crop's ink map, text arc, readings, fingerprint, PNG.
-fn read_found(img: &DynamicImage, f: &Found) -> Result<SealMark, OcrError> {
+fn read_found(img: &DynamicImage, f: &Found, expected: Option<&str>) -> Result<SealMark, OcrError> {
+    READ_COUNT.fetch_add(1, Ordering::Relaxed);
+    timed(&READ_NS, || read_found_untimed(img, f, expected))
+}
+
+fn read_found_untimed(img: &DynamicImage, f: &Found, expected: Option<&str>) -> Result<SealMark, OcrError> {
     let half = f.rx.max(f.ry) * 1.15;
     let x0 = (f.cx - half).floor().max(0.0) as u32;
     let y0 = (f.cy - half).floor().max(0.0) as u32;
@@ -71,8 +112,8 @@ fn read_found(img: &DynamicImage, f: &Found) -> Result<SealMark, OcrError> {
     let text_arc = arc::text_arc(&ink, &local);
     let fp = arc::fingerprint(&ink, &local, &text_arc);
     let readings = match f.mode {
-        detect::InkMode::Red => arc::read(&ink, &local, &text_arc)?,
-        detect::InkMode::Gray => arc::read(&detect::reading_map(img, f.mode, x0, y0, x1, y1), &local, &text_arc)?,
+        detect::InkMode::Red => arc::read(&ink, &local, &text_arc, expected)?,
+        detect::InkMode::Gray => arc::read(&detect::reading_map(img, f.mode, x0, y0, x1, y1), &local, &text_arc, expected)?,
     };
     Ok(SealMark {
         shape: if f.rx.max(f.ry) / f.rx.min(f.ry) > 1.12 { "oval".into() } else { "round".into() },
@@ -91,8 +132,9 @@ const SEEN_MAX: usize = 4096;
 
 /// Seals in a born-digital PDF: every image XObject a page paints at seal size (from the
 /// pipeline's diameter range, by its placement), composited onto white with its soft mask.
-/// Positions are mm from the page's top-left corner.
-pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str) -> Result<Vec<SealMark>, OcrError> {
+/// Positions are mm from the page's top-left corner. `expected`: the applicant's name from the
+/// form's text (reading stops early once the arc clearly fits it).
+pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Option<&str>) -> Result<Vec<SealMark>, OcrError> {
     let prm = Params::of(p);
     let limits = ImageLimits::default();
     let mut out = Vec::new();
@@ -110,18 +152,21 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str) -> Result<Ve
             if let Some(k) = key {
                 let cached = SEEN.lock().ok().and_then(|g| g.as_ref().and_then(|m| m.get(&k).cloned()));
                 if let Some(marks) = cached {
+                    CACHED_COUNT.fetch_add(marks.len() as u64, Ordering::Relaxed);
                     out.extend(place(marks, &u, page, page_h, file));
                     continue;
                 }
             }
+            let t = Instant::now();
             let Ok(img) = pdfimage::decode_on_white(doc, u.id, &limits) else { continue };
             let dpi = img.width() as f32 / (wpt / 72.0).max(1e-3);
             let mut found = detect::detect(&img, dpi, &prm);
+            DETECT_NS.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
             found.truncate(MAX_PER_PAGE);
             let mut marks = Vec::new();
             for f in &found {
-                let mut m = read_found(&img, f)?;
+                let mut m = read_found(&img, f, expected)?;
                 // position inside the image, as fractions, for `place`
                 m.center_mm = [f.cx / img.width() as f32, f.cy / img.height() as f32];
                 m.size_mm = [2.0 * f.rx / img.width() as f32, 2.0 * f.ry / img.height() as f32];
