@@ -685,9 +685,9 @@ pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
     }
     let sx = w as f32 / sw as f32;
     let sy = h as f32 / sh as f32;
-    let quad = [(tl.1 * sx, tl.2 * sy), (tr.1 * sx, tr.2 * sy), (br.1 * sx, br.2 * sy), (bl.1 * sx, bl.2 * sy)];
-    let dst = [(0.0, 0.0), (w as f32, 0.0), (w as f32, h as f32), (0.0, h as f32)];
-    let hm = homography(&dst, &quad)?;
+    let quad = [tl, tr, br, bl].map(|c| ((c.1 * sx) as f64, (c.2 * sy) as f64));
+    let dst = [(0.0, 0.0), (w as f64, 0.0), (w as f64, h as f64), (0.0, h as f64)];
+    let hm = homography(&dst, &quad)?.map(|v| v as f32);
     let rgb = img.to_rgb8();
     let mut out = image::RgbImage::new(w, h);
     for y in 0..h {
@@ -716,12 +716,12 @@ pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
     Some(DynamicImage::ImageRgb8(out))
 }
 
-/// The homography taking the four `from` points to the four `to` points (row-major 3 × 3).
-fn homography(from: &[(f32, f32); 4], to: &[(f32, f32); 4]) -> Option<[f32; 9]> {
+/// The homography taking the four `from` points to the four `to` points (row-major 3 × 3);
+/// `None` for a degenerate quadrilateral. (The scan sample generator warps pages with it too.)
+pub fn homography(from: &[(f64, f64); 4], to: &[(f64, f64); 4]) -> Option<[f64; 9]> {
     let mut a = [[0f64; 9]; 8];
     for i in 0..4 {
-        let (x, y) = (from[i].0 as f64, from[i].1 as f64);
-        let (u, v) = (to[i].0 as f64, to[i].1 as f64);
+        let ((x, y), (u, v)) = (from[i], to[i]);
         a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
         a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
     }
@@ -740,6 +740,6 @@ fn homography(from: &[(f32, f32); 4], to: &[(f32, f32); 4]) -> Option<[f32; 9]> 
             }
         }
     }
-    let h: Vec<f32> = (0..8).map(|i| (a[i][8] / a[i][i]) as f32).collect();
+    let h: Vec<f64> = (0..8).map(|i| a[i][8] / a[i][i]).collect();
     Some([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0])
 }

@@ -398,28 +398,10 @@ fn invert(m: &Mat3) -> Mat3 {
     r.map(|v| v / det)
 }
 
-/// The homography mapping the four `src` points onto the four `dst` points.
+/// The homography mapping the four `src` points onto the four `dst` points (the page corners
+/// of a generated scan are never degenerate).
 fn homography(src: &[(f64, f64); 4], dst: &[(f64, f64); 4]) -> Mat3 {
-    let mut a = [[0f64; 9]; 8];
-    for k in 0..4 {
-        let ((x, y), (u, v)) = (src[k], dst[k]);
-        a[2 * k] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
-        a[2 * k + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
-    }
-    for col in 0..8 {
-        let p = (col..8).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs())).unwrap();
-        a.swap(col, p);
-        for r in 0..8 {
-            if r != col {
-                let f = a[r][col] / a[col][col];
-                for c in col..9 {
-                    a[r][c] -= f * a[col][c];
-                }
-            }
-        }
-    }
-    let h: Vec<f64> = (0..8).map(|i| a[i][8] / a[i][i]).collect();
-    [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0]
+    crate::ocr::prep::homography(src, dst).expect("a page's corners span a quadrilateral")
 }
 
 // ------------------------------------------------------------------------------------------
