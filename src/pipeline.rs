@@ -92,7 +92,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 Err(e) => return Outcome::Error(file_error(&f.display, None, kind, &ReadError::Io(e))),
             };
             let sha = discover::hash_bytes(&bytes);
-            let doc = match read::pdf::read_pdf(&bytes) {
+            let (doc, full) = match read::pdf::read_pdf_with_doc(&bytes) {
                 Ok(d) => d,
                 Err(e) => return Outcome::Error(file_error(&f.display, Some(sha), kind, &e)),
             };
@@ -102,12 +102,13 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 // an image-only PDF: a scan
                 let pages = doc.pages.len() as u32;
                 drop(doc);
+                drop(bytes);
                 let mut seals = Vec::new();
-                let (lines, coverage) = match scanned_pdf_lines(p, &bytes, pages, Some((&f.display, &mut seals))) {
+                let (lines, coverage) = match scanned_pdf_lines(p, &full, pages, Some((&f.display, &mut seals))) {
                     Ok(l) => l,
                     Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
                 };
-                drop(bytes);
+                drop(full);
                 let read = extract::extract_form(p, &f.display, Method::Ocr, &lines);
                 if coverage < SCAN_COVERAGE && read.is_err() {
                     return Outcome::Error(custom_error(
@@ -136,16 +137,15 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                     },
                 })
                 .collect();
+            drop(bytes);
             match extract::extract_pdf(p, &f.display, &doc) {
                 Ok(mut extracted) => {
                     // electronic seals: only pages that paint images can carry one
                     if doc.pages.iter().any(|pg| pg.image_count > 0) {
-                        if let Ok(full) = lopdf::Document::load_mem(&bytes) {
-                            let expected = extracted.fields.get("unit_name").map(|f| f.value.to_string());
-                            match seal::in_pdf(p, &full, doc.pages.len() as u32, &f.display, expected.as_deref()) {
-                                Ok(s) => extracted.seals = s,
-                                Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
-                            }
+                        let expected = extracted.fields.get("unit_name").map(|f| f.value.to_string());
+                        match seal::in_pdf(p, &full, doc.pages.len() as u32, &f.display, expected.as_deref()) {
+                            Ok(s) => extracted.seals = s,
+                            Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
                         }
                     }
                     extracted.signatures = signatures;
@@ -224,16 +224,15 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
 /// page an image covers (a scan covers its page; a logo does not).
 fn scanned_pdf_lines(
     p: &Pipeline,
-    bytes: &[u8],
+    doc: &lopdf::Document,
     pages: u32,
     mut seals: Option<(&str, &mut Vec<SealMark>)>,
 ) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
-    let doc = lopdf::Document::load_mem(bytes).map_err(|e| ScanError::Read(ReadError::Damaged(e.to_string())))?;
     let limits = read::image::ImageLimits::default();
     let mut lines = Vec::new();
     let mut coverage = 0.0f32;
     for page in 1..=pages {
-        let Some(img) = read::pdfimage::largest_page_image(&doc, page, &limits).map_err(ScanError::Read)? else { continue };
+        let Some(img) = read::pdfimage::largest_page_image(doc, page, &limits).map_err(ScanError::Read)? else { continue };
         coverage = coverage.max(img.coverage);
         lines.extend(extract::scan::page_lines(p, &img.image, page, img.dpi)?);
         if let Some((file, out)) = seals.as_mut() {
@@ -435,11 +434,11 @@ pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
     match kind {
         FileKind::Pdf => {
             let bytes = std::fs::read(path).map_err(|e| file_error(&display, None, "pdf", &ReadError::Io(e)))?;
-            let doc = read::pdf::read_pdf(&bytes).map_err(|e| file_error(&display, None, "pdf", &e))?;
+            let (doc, full) = read::pdf::read_pdf_with_doc(&bytes).map_err(|e| file_error(&display, None, "pdf", &e))?;
             if doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty())) {
                 return Ok(doc.pages.iter().map(read::pdf::page_text).collect::<Vec<_>>().join("\n"));
             }
-            let (lines, _) = scanned_pdf_lines(p, &bytes, doc.pages.len() as u32, None).map_err(|e| ocr_error(&display, None, "pdf", e))?;
+            let (lines, _) = scanned_pdf_lines(p, &full, doc.pages.len() as u32, None).map_err(|e| ocr_error(&display, None, "pdf", e))?;
             Ok(lines_text(&lines))
         }
         FileKind::Image(_) => {

@@ -204,7 +204,8 @@ pub fn resolve(p: &Pipeline, views: &[CrossView]) -> Vec<(usize, SealOutcome)> {
     out
 }
 
-/// The same seal on forms of different units: compares fingerprints across the batch.
+/// The same seal on forms of different units: one seal image (fingerprints), or a seal as large
+/// whose text names the same unit, on two units' forms.
 fn reuse(p: &Pipeline, views: &[CrossView], out: &mut [(usize, SealOutcome)]) {
     let r = &p.rules.seal;
     let seals: Vec<(usize, usize)> = out
@@ -220,24 +221,18 @@ fn reuse(p: &Pipeline, views: &[CrossView], out: &mut [(usize, SealOutcome)]) {
         let name = views[name_of].unit_name.as_deref().unwrap_or("");
         views[reader].seal.as_ref().map_or(0.0, |s| s.readings.iter().map(|r| matching::score(&to_reading(r), name)).fold(0.0, f32::max))
     };
-    // whose seal each is, as the arc text told (the applicant's, or another unit's of the batch)
-    let owner = |i: usize| -> Option<String> {
-        let k = out.iter().position(|(j, _)| *j == i)?;
-        let o = &out[k].1;
-        match o.matches_unit {
+    // whose seal each is, as its arc text told (the applicant's, or another unit's of the batch)
+    let owners: Vec<Option<String>> = seals
+        .iter()
+        .map(|&(k, i)| match out[k].1.matches_unit {
             Some(true) => views[i].unit_name.as_deref().map(normalize_label),
-            _ => o.other_unit.as_deref().map(normalize_label),
-        }
-    };
-    let owners: HashMap<usize, Option<String>> = seals.iter().map(|&(_, i)| (i, owner(i))).collect();
-    // the same unit's seal on both forms, by its text: as large, and the text names the same unit
-    let same_text = |ia: usize, ib: usize| -> bool {
-        matches!((&owners[&ia], &owners[&ib]), (Some(x), Some(y)) if x == y)
-    };
+            _ => out[k].1.other_unit.as_deref().map(normalize_label),
+        })
+        .collect();
     let pairs: Vec<(usize, usize)> = (0..seals.len())
         .into_par_iter()
         .flat_map_iter(|a| {
-            let (fps, seals, same_text, unit) = (&fps, &seals, &same_text, &unit);
+            let (fps, seals, owners, unit) = (&fps, &seals, &owners, &unit);
             ((a + 1)..seals.len()).filter_map(move |b| {
                 let (ia, ib) = (seals[a].1, seals[b].1);
                 let (sa, sb) = (views[ia].seal.as_ref().unwrap(), views[ib].seal.as_ref().unwrap());
@@ -253,7 +248,7 @@ fn reuse(p: &Pipeline, views: &[CrossView], out: &mut [(usize, SealOutcome)]) {
                 }
                 // a stamp pressed twice, or a seal both stamped and pasted: as large, and its text
                 // names the same unit both times
-                same_text(ia, ib).then_some((a, b))
+                matches!((&owners[a], &owners[b]), (Some(x), Some(y)) if x == y).then_some((a, b))
             })
         })
         .collect();

@@ -184,6 +184,12 @@ const MAX_LOAD_STREAM: usize = 64 << 20;
 /// it, `Damaged` when lopdf cannot make sense of it (or it has no pages), `TooLarge` over the
 /// limits (file size, pages, decoded stream size, operators), `Panic` if anything below panics.
 pub fn read_pdf(bytes: &[u8]) -> Result<PdfDoc, ReadError> {
+    read_pdf_with_doc(bytes).map(|(d, _)| d)
+}
+
+/// [`read_pdf`], also handing back the parsed lopdf document (for its images: seals, scans)
+/// so it is not parsed twice.
+pub fn read_pdf_with_doc(bytes: &[u8]) -> Result<(PdfDoc, Document), ReadError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_inner(bytes))) {
         Ok(r) => r,
         Err(p) => {
@@ -212,7 +218,7 @@ fn load_error(e: lopdf::Error) -> ReadError {
     }
 }
 
-fn read_inner(bytes: &[u8]) -> Result<PdfDoc, ReadError> {
+fn read_inner(bytes: &[u8]) -> Result<(PdfDoc, Document), ReadError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
         return Err(ReadError::Empty);
     }
@@ -272,7 +278,7 @@ fn read_inner(bytes: &[u8]) -> Result<PdfDoc, ReadError> {
         pages.push(page);
     }
     let signatures = signatures(&doc, &page_ids, bytes.len());
-    Ok(PdfDoc { pages, signatures })
+    Ok((PdfDoc { pages, signatures }, doc))
 }
 
 fn load(bytes: &[u8]) -> Result<Document, ReadError> {
