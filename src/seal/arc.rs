@@ -198,7 +198,7 @@ fn score_of(r: &SealReading) -> f32 {
 }
 
 fn read_one(ink: &InkMap, f: &Found, arc: &TextArc, stretch: f32, shift: f32, reverse: bool, how: &str) -> Result<SealReading, ocr::OcrError> {
-    const H: u32 = 44;
+    const H: u32 = 34;
     let strip = unwarp(ink, f, arc, H, stretch, shift, reverse);
     if let Some(dir) = std::env::var_os("SHENBAO_SEAL_DEBUG") {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

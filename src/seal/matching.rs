@@ -639,7 +639,9 @@ fn weak(f: &Fit) -> bool {
 }
 
 /// What one (usable) reading says, given its own fit `fo`.
-fn judge(p: &Prep, own_key: &[char], fo: Fit, others: &[&str]) -> Outcome {
+/// `read_keys`: the distinctive characters of every usable reading of this seal (evidence for
+/// the applicant in any reading keeps another unit from being named).
+fn judge(p: &Prep, own_key: &[char], fo: Fit, others: &[&str], read_keys: &[char]) -> Outcome {
     let need_other = OTHER_MIN.max(fo.score + MARGIN);
     let own_strong = fo.score >= MATCH_MIN && strong(&fo);
     let own_weak = fo.score >= MATCH_MIN && weak(&fo);
@@ -657,7 +659,7 @@ fn judge(p: &Prep, own_key: &[char], fo: Fit, others: &[&str]) -> Outcome {
         let contrast = p.dkeys.iter().any(|(c, _)| !own_key.contains(c) && other_key.contains(c)) || f.score >= fo.score + 0.3;
         // ... and none for the applicant: a distinctive character read that only the
         // applicant's name has makes it a question for a person, not a return
-        let own_evidence = p.dkeys.iter().any(|(c, _)| own_key.contains(c) && !other_key.contains(c));
+        let own_evidence = read_keys.iter().any(|c| own_key.contains(c) && !other_key.contains(c));
         let contrast = contrast && !own_evidence;
         if f.score >= need_other && f.distinct_matched >= 1 && contrast {
             let unique = f.score >= r.second + IDENTIFY_MARGIN;
@@ -789,10 +791,13 @@ pub fn decide(readings: &[Reading], own: &str, others: &[&str]) -> Verdict {
         return Verdict::Matches { score };
     }
 
+    let mut read_keys: Vec<char> = preps.iter().flat_map(|(p, _)| p.dkeys.iter().map(|(c, _)| *c)).collect();
+    read_keys.sort_unstable();
+    read_keys.dedup();
     let mut positive: Option<(f32, Verdict)> = None;
     let mut foreign: Option<(usize, Verdict)> = None;
     for (p, fo) in &preps {
-        match judge(p, &own_key, *fo, others) {
+        match judge(p, &own_key, *fo, others, &read_keys) {
             Outcome::Foreign { own, other_score, evidence } => {
                 if foreign.as_ref().is_none_or(|(e, _)| evidence > *e) {
                     let v = Verdict::Mismatch { score_own: own, other: None, other_score };
@@ -810,7 +815,7 @@ pub fn decide(readings: &[Reading], own: &str, others: &[&str]) -> Verdict {
         let p = pool(preps.iter().map(|(p, _)| p));
         let fo = fit_name(&p, &own_base);
         if p.confident >= MIN_CONFIDENT_CHARS {
-            keep_stronger(&mut positive, judge(&p, &own_key, fo, others));
+            keep_stronger(&mut positive, judge(&p, &own_key, fo, others, &read_keys));
         }
     }
 
@@ -1100,6 +1105,14 @@ mod tests {
     fn evidence_for_both_names_is_not_a_mismatch() {
         // 眼 read as 服 in every reading: 服 fits a unit of the batch, 镜 only the applicant
         let rs: Vec<Reading> = ["重庆市服镜学会", "重庆市服镜学会"].iter().map(|t| full(t)).collect();
+        let v = decide(&rs, "重庆市眼镜学会", &["重庆市养老服务学会"]);
+        assert!(!matches!(v, Verdict::Mismatch { other: Some(_), .. }), "{v:?}");
+    }
+
+    #[test]
+    fn evidence_in_any_reading_counts() {
+        // 眼镜 read 服锁 once and 服镜 twice: 镜 only the applicant has, in two readings
+        let rs: Vec<Reading> = ["重庆市服锁学会", "重庆市服镜学会", "重庆市服镜学会"].iter().map(|t| full(t)).collect();
         let v = decide(&rs, "重庆市眼镜学会", &["重庆市养老服务学会"]);
         assert!(!matches!(v, Verdict::Mismatch { other: Some(_), .. }), "{v:?}");
     }
