@@ -395,7 +395,6 @@ fn refine(ink: &InkMap, cx: f32, cy: f32, rx: f32, ry: f32, prm: &Params, mode: 
     if mode == InkMode::Gray {
         confidence *= 0.85;
     }
-    let _ = prm;
     Some(Found { cx: fcx, cy: fcy, rx: frx, ry: fry, ring_w, coverage, star, confidence, mode })
 }
 
