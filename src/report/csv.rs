@@ -32,6 +32,8 @@ pub(crate) const REVIEW_HEADERS: &[&str] = &[
     "退回原因",
     "复核事项",
     "提示",
+    "公章",
+    "印章与申报单位一致",
     "来源文件",
 ];
 
@@ -55,6 +57,19 @@ pub(crate) fn write_review<W: Write>(w: &mut W, store: &Store) -> io::Result<()>
             joined(Severity::Return),
             joined(Severity::Review),
             joined(Severity::Info),
+            match d.seal.present {
+                Some(true) => "有",
+                Some(false) => "无",
+                None => "",
+            }
+            .to_string(),
+            match (d.seal.present, d.seal.matches_unit) {
+                (Some(true), Some(true)) => "是",
+                (Some(true), Some(false)) => "否",
+                (Some(true), None) => "待人工核对",
+                _ => "",
+            }
+            .to_string(),
             csv_safe(&source_list(d)).into_owned(),
         ])?;
     }

@@ -451,7 +451,9 @@ fn csv_has_bom_and_guards_formulas() {
     assert!(rows[1][9].contains("计划结束日期"));
     assert_eq!(&rows[0][6], "2");
     assert_eq!(&rows[3][1], "'=HYPERLINK(\"http://x\")");
-    assert_eq!(&rows[0][11], "in/a.pdf；in/汇总表.xlsx");
+    assert_eq!((&rows[0][11], &rows[0][12]), ("有", "是"));
+    assert_eq!((&rows[2][11], &rows[2][12]), ("无", ""));
+    assert_eq!(&rows[0][13], "in/a.pdf；in/汇总表.xlsx");
 
     let errs = fs::read(tmp.path().join("file-errors.csv")).unwrap();
     assert!(errs.starts_with(b"\xEF\xBB\xBF"));
