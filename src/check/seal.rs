@@ -80,10 +80,6 @@ pub struct SealOutcome {
     pub findings: Vec<Finding>,
 }
 
-fn to_reading(r: &SealReading) -> matching::Reading {
-    arc::to_matching(r)
-}
-
 /// Runs the rule over the batch; one outcome per declaration that has a form.
 pub fn resolve(p: &Pipeline, views: &[CrossView]) -> Vec<(usize, SealOutcome)> {
     let r = &p.rules.seal;
@@ -149,7 +145,7 @@ pub fn resolve(p: &Pipeline, views: &[CrossView]) -> Vec<(usize, SealOutcome)> {
                 return Some((i, o));
             }
             let own = v.unit_name.as_deref().unwrap_or("");
-            let readings: Vec<matching::Reading> = s.readings.iter().map(to_reading).collect();
+            let readings: Vec<matching::Reading> = s.readings.iter().map(arc::to_matching).collect();
             let own_keys: Vec<String> = s.names.iter().map(|n| normalize_label(n)).collect();
             let others: Vec<&str> = names.iter().copied().filter(|n| !own_keys.contains(&normalize_label(n))).collect();
             // the applicant's name as the form and as the online data give it (an OCR'd name
@@ -219,7 +215,7 @@ fn reuse(p: &Pipeline, views: &[CrossView], out: &mut [(usize, SealOutcome)]) {
     // how well declaration `reader`'s seal reading fits declaration `name_of`'s unit name
     let fit = |reader: usize, name_of: usize| -> f32 {
         let name = views[name_of].unit_name.as_deref().unwrap_or("");
-        views[reader].seal.as_ref().map_or(0.0, |s| s.readings.iter().map(|r| matching::score(&to_reading(r), name)).fold(0.0, f32::max))
+        views[reader].seal.as_ref().map_or(0.0, |s| s.readings.iter().map(|r| matching::score(&arc::to_matching(r), name)).fold(0.0, f32::max))
     };
     // whose seal each is, as its arc text told (the applicant's, or another unit's of the batch)
     let owners: Vec<Option<String>> = seals

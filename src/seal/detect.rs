@@ -6,6 +6,8 @@
 //! there the seal is the mid-grey between paper and black print, opened so anti-aliased text
 //! edges do not count; the same ring test then decides.
 
+use std::borrow::Cow;
+
 use image::DynamicImage;
 
 /// An ink map: 0 = no seal ink, 255 = strong seal ink.
@@ -63,63 +65,58 @@ pub enum InkMode {
 pub fn reading_map(img: &DynamicImage, mode: InkMode, x0: u32, y0: u32, x1: u32, y1: u32) -> InkMap {
     match mode {
         InkMode::Red => ink_map(img, mode, x0, y0, x1, y1),
-        InkMode::Gray => {
-            let g = img.to_luma8();
-            let paper = paper_level(&g).max(60) as f32;
-            let (x1, y1) = (x1.min(img.width()), y1.min(img.height()));
-            let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
-            let mut px = vec![0u8; w as usize * h as usize];
-            for y in 0..h {
-                for x in 0..w {
-                    let v = g.get_pixel(x0 + x, y0 + y).0[0] as f32;
-                    px[(y * w + x) as usize] = (((paper - v) / paper - 0.12).max(0.0) * 2.0 * 255.0).min(255.0) as u8;
-                }
-            }
-            InkMap { w, h, px }
-        }
+        InkMode::Gray => gray_region(img, x0, y0, x1, y1, |t| ((t - 0.12).max(0.0) * 2.0 * 255.0).min(255.0) as u8),
     }
 }
 
 /// The ink map of a region of `img` (full resolution).
 pub fn ink_map(img: &DynamicImage, mode: InkMode, x0: u32, y0: u32, x1: u32, y1: u32) -> InkMap {
+    match mode {
+        InkMode::Red => {
+            let rgb = match img {
+                DynamicImage::ImageRgb8(rgb) => Cow::Borrowed(rgb),
+                other => Cow::Owned(other.to_rgb8()),
+            };
+            region(&rgb, x0, y0, x1, y1, |p| redness(p[0], p[1], p[2]))
+        }
+        InkMode::Gray => {
+            // red ink turns into 35–60 % of the paper's grey; black print is darker than 70 %
+            let mut m = gray_region(img, x0, y0, x1, y1, |t| {
+                let s = if !(0.25..=0.70).contains(&t) { 0.0 } else { 1.0 - ((t - 0.47).abs() / 0.23).min(1.0) * 0.6 };
+                (s * 255.0) as u8
+            });
+            open1(&mut m.px, m.w as usize, m.h as usize);
+            m
+        }
+    }
+}
+
+/// A region of a grey version of `img` mapped by `f` of the darkness against the paper
+/// (0 paper … 1 black).
+fn gray_region(img: &DynamicImage, x0: u32, y0: u32, x1: u32, y1: u32, f: impl Fn(f32) -> u8) -> InkMap {
+    let g = match img {
+        DynamicImage::ImageLuma8(g) => Cow::Borrowed(g),
+        other => Cow::Owned(other.to_luma8()),
+    };
+    let paper = paper_level(&g).max(60) as f32;
+    region(&g, x0, y0, x1, y1, |p| f((paper - p[0] as f32) / paper))
+}
+
+/// A region (clipped to the image) mapped pixel by pixel.
+fn region<P: image::Pixel<Subpixel = u8>>(
+    img: &image::ImageBuffer<P, Vec<u8>>,
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    f: impl Fn(&[u8]) -> u8,
+) -> InkMap {
     let (x1, y1) = (x1.min(img.width()), y1.min(img.height()));
     let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
     let mut px = vec![0u8; w as usize * h as usize];
-    match (mode, img) {
-        (InkMode::Red, DynamicImage::ImageRgb8(rgb)) => {
-            for y in 0..h {
-                for x in 0..w {
-                    let p = rgb.get_pixel(x0 + x, y0 + y).0;
-                    px[(y * w + x) as usize] = redness(p[0], p[1], p[2]);
-                }
-            }
-        }
-        (InkMode::Red, other) => {
-            let rgb = other.to_rgb8();
-            for y in 0..h {
-                for x in 0..w {
-                    let p = rgb.get_pixel(x0 + x, y0 + y).0;
-                    px[(y * w + x) as usize] = redness(p[0], p[1], p[2]);
-                }
-            }
-        }
-        (InkMode::Gray, img) => {
-            let g = match img {
-                DynamicImage::ImageLuma8(g) => std::borrow::Cow::Borrowed(g),
-                other => std::borrow::Cow::Owned(other.to_luma8()),
-            };
-            let paper = paper_level(&g).max(60) as f32;
-            for y in 0..h {
-                for x in 0..w {
-                    let v = g.get_pixel(x0 + x, y0 + y).0[0] as f32;
-                    let t = (paper - v) / paper; // 0 paper … 1 black
-                    // red ink turns into 35–60 % of the paper's grey; black print is darker
-                    // than 70 %
-                    let s = if !(0.25..=0.70).contains(&t) { 0.0 } else { 1.0 - ((t - 0.47).abs() / 0.23).min(1.0) * 0.6 };
-                    px[(y * w + x) as usize] = (s * 255.0) as u8;
-                }
-            }
-            open1(&mut px, w as usize, h as usize);
+    for y in 0..h {
+        for x in 0..w {
+            px[(y * w + x) as usize] = f(img.get_pixel(x0 + x, y0 + y).channels());
         }
     }
     InkMap { w, h, px }
@@ -174,7 +171,10 @@ pub fn has_colour(img: &DynamicImage) -> bool {
     match img {
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_) => false,
         other => {
-            let rgb = other.to_rgb8();
+            let rgb = match other {
+                DynamicImage::ImageRgb8(rgb) => Cow::Borrowed(rgb),
+                other => Cow::Owned(other.to_rgb8()),
+            };
             let mut coloured = 0u64;
             let mut n = 0u64;
             for p in rgb.pixels().step_by(13) {

@@ -77,9 +77,7 @@ const CROP_PX: u32 = 120;
 /// top-left corner.
 pub fn on_page(p: &Pipeline, img: &DynamicImage, dpi: f32, file: &str, page: u32) -> Result<Vec<SealMark>, OcrError> {
     let prm = Params::of(p);
-    let mut found = timed(&DETECT_NS, || detect::detect(img, dpi, &prm));
-    found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    found.truncate(MAX_PER_PAGE);
+    let found = timed(&DETECT_NS, || best_found(img, dpi, &prm));
     let mm = 25.4 / dpi;
     found
         .iter()
@@ -93,6 +91,14 @@ pub fn on_page(p: &Pipeline, img: &DynamicImage, dpi: f32, file: &str, page: u32
             Ok(m)
         })
         .collect()
+}
+
+/// The seals on an image, most sure first, at most [`MAX_PER_PAGE`].
+fn best_found(img: &DynamicImage, dpi: f32, prm: &Params) -> Vec<Found> {
+    let mut found = detect::detect(img, dpi, prm);
+    found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    found.truncate(MAX_PER_PAGE);
+    found
 }
 
 /// Reads one detected seal: its crop's ink map, text arc, readings, fingerprint, PNG.
@@ -160,10 +166,8 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
             let t = Instant::now();
             let Ok(img) = pdfimage::decode_on_white(doc, u.id, &limits) else { continue };
             let dpi = img.width() as f32 / (wpt / 72.0).max(1e-3);
-            let mut found = detect::detect(&img, dpi, &prm);
+            let found = best_found(&img, dpi, &prm);
             DETECT_NS.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-            found.truncate(MAX_PER_PAGE);
             let mut marks = Vec::new();
             for f in &found {
                 let mut m = read_found(&img, f, expected)?;
