@@ -182,6 +182,10 @@ pub struct Lists {
     pub categories: Vec<String>,
     pub unit_types: Vec<String>,
     pub locations: Vec<String>,
+    /// Fixed wording of event names (“巴渝工匠”杯 …): an OCR'd event name one character
+    /// away from one of these, or with its quotes turned, is corrected to it.
+    #[serde(default)]
+    pub phrases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{fold_width, Pipeline};
-use crate::model::{field_kind, is_item_field, static_key, Extracted, Field, Finding, Item, Method, Name, Provenance, Value};
+use crate::model::{field_kind, is_item_field, static_key, Extracted, Field, Finding, Item, Kind, Method, Name, Provenance, Value};
 
 use super::layout::{Chunk, Line};
 use super::normalize::normalize;
@@ -164,8 +164,15 @@ fn segment_labels(p: &Pipeline, chunk: &Chunk) -> Option<Vec<Token>> {
             let n = label.chars().count();
             if k + n <= chars.len() && label_eq(label, &chars[k..k + n].iter().collect::<String>(), true) {
                 let half = (xs.get(1).copied().unwrap_or(chunk.x1) - xs[0]).abs() / 2.0;
-                out.push(Token::Label { key: key.clone(), x0: xs[k] - half, x1: xs[k + n - 1] + half });
-                k += n;
+                let mut end = k + n;
+                // a bracketed qualifier OCR could not read: 竞赛职业(LAP) for 竞赛职业（工种）
+                if !label.contains('(') && chars.get(end) == Some(&'(') {
+                    if let Some(close) = chars[end..].iter().take(8).position(|c| *c == ')') {
+                        end += close + 1;
+                    }
+                }
+                out.push(Token::Label { key: key.clone(), x0: xs[k] - half, x1: xs[end - 1] + half });
+                k = end;
                 continue 'outer;
             }
         }
@@ -258,9 +265,12 @@ fn is_page_furniture(text: &str) -> bool {
         || t.starts_with("共") && t.ends_with('页')
 }
 
+/// The key of an item-table column whose header OCR could not read.
+const UNREAD: &str = "?";
+
 /// An item table: column keys with their x ranges, from the header line.
 struct Columns {
-    /// (key or "" for the 序号 column, x0, x1)
+    /// (key, "" for the 序号 column or UNREAD, x0, x1)
     cols: Vec<(String, f32, f32)>,
 }
 
@@ -273,11 +283,16 @@ impl Columns {
                 Token::Value { text, x0, x1, .. } if matches!(text.trim(), "序号" | "序 号" | "No." | "编号") => {
                     cols.push((String::new(), *x0, *x1))
                 }
+                // a header OCR could not read (参赛人数 as BEAM) is still a column: what sits
+                // under it is no part of its neighbour's value
+                Token::Value { text, x0, x1, conf } if *conf < 1.0 && text.chars().filter(|c| c.is_alphanumeric()).count() >= 2 => {
+                    cols.push((UNREAD.to_string(), *x0, *x1))
+                }
                 _ => {}
             }
         }
         let _ = line;
-        let items = cols.iter().filter(|(k, _, _)| !k.is_empty()).count();
+        let items = cols.iter().filter(|(k, _, _)| is_item_field(k)).count();
         if items < 3 {
             return None;
         }
@@ -377,7 +392,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                     }
                     cell.push_str(c.text.trim());
                 }
-                let first_key_col = cols.cols.iter().position(|(k, _, _)| !k.is_empty()).unwrap_or(0);
+                let first_key_col = cols.cols.iter().position(|(k, _, _)| is_item_field(k)).unwrap_or(0);
                 let seq_col = cols.cols.iter().position(|(k, _, _)| k.is_empty());
                 let starts_row = match seq_col {
                     Some(s) => cells[s].as_deref().is_some_and(|t| t.trim().chars().all(|c| c.is_ascii_digit())),
@@ -398,7 +413,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 for (i, cell) in cells.into_iter().enumerate() {
                     let (key, _, _) = &cols.cols[i];
                     let Some(cell) = cell else { continue };
-                    if key.is_empty() {
+                    if !is_item_field(key) {
                         continue;
                     }
                     row.entry(key.clone())
@@ -506,7 +521,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         if is_item_field(&key) {
             continue;
         }
-        if let Some(f) = make_field(p, &name, method, &key, &raw, None, &mut out.findings) {
+        if let Some(f) = make_field(p, &name, method, &key, &raw, None, out.year, &mut out.findings) {
             out.fields.insert(static_key(&key).expect("label keys are fields"), f);
         }
     }
@@ -518,11 +533,15 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 if let Some((start, end)) = super::normalize::parse_date_range(&raw.text) {
                     row.insert("start_date".into(), RawValue { text: start.to_string(), ..raw.clone() });
                     row.insert("end_date".into(), RawValue { text: end.to_string(), ..raw });
+                } else if out.legacy && normalize(Kind::Date, &raw.text).is_ok_and(|v| v.is_some()) {
+                    // a paper-era form's 竞赛时间 with one day: a one-day competition (2024
+                    // forms have their own end-date column, and a missing one is a finding)
+                    row.insert("end_date".into(), raw);
                 }
             }
         }
         for (key, raw) in row {
-            if let Some(f) = make_field(p, &name, method, &key, &raw, Some(i), &mut out.findings) {
+            if let Some(f) = make_field(p, &name, method, &key, &raw, Some(i), out.year, &mut out.findings) {
                 item.fields.insert(static_key(&key).expect("label keys are fields"), f);
             }
         }
@@ -533,6 +552,21 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     Ok(out)
 }
 
+/// The text of an OCR'd date with its year put right, when the year read is no year a form
+/// of `year` can mean (more than one year away) but one digit from it: 2624 or 2924 on a 2024
+/// form, 2028 on a 2020 one.
+fn fix_year(text: &str, year: i32) -> Option<String> {
+    let t = text.trim_start();
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() != 4 {
+        return None;
+    }
+    let read: i32 = digits.parse().ok()?;
+    let want = year.to_string();
+    let differ = digits.chars().zip(want.chars()).filter(|(a, b)| a != b).count();
+    (differ == 1 && (read - year).abs() > 1).then(|| format!("{want}{}", &t[4..]))
+}
+
 /// Normalises a raw reading into a field; an unreadable value becomes a `required` finding.
 fn make_field(
     p: &Pipeline,
@@ -541,9 +575,24 @@ fn make_field(
     key: &str,
     raw: &RawValue,
     item: Option<usize>,
+    year: Option<i32>,
     findings: &mut Vec<Finding>,
 ) -> Option<Field> {
     let kind = field_kind(key)?;
+    // an OCR'd date in no year this form can mean, one digit from the form's year
+    let fixed_year = match (kind, method, year) {
+        (Kind::Date, Method::Ocr, Some(y)) => fix_year(&raw.text, y),
+        _ => None,
+    };
+    let read = raw.text.trim().to_string();
+    let fixed;
+    let raw = match &fixed_year {
+        Some(t) => {
+            fixed = RawValue { text: t.clone(), ..raw.clone() };
+            &fixed
+        }
+        None => raw,
+    };
     let prov = Provenance {
         file: file.clone(),
         page: Some(raw.page),
@@ -562,6 +611,11 @@ fn make_field(
             };
             let prov = Provenance { raw: raw_differs.then(|| raw.text.trim().to_string()), ..prov };
             let mut field = Field { value, prov };
+            if let Some(to) = fixed_year {
+                field.prov.corrections.push(format!("“{read}”→“{}”（按申报表年份校正）", to.trim()));
+                field.prov.raw = Some(read);
+                field.prov.confidence = field.prov.confidence.min(0.6);
+            }
             if method == Method::Ocr {
                 super::verify::verify(p, key, &mut field);
             }
@@ -682,6 +736,18 @@ mod tests {
         // a text layer is matched exactly: one wrong character is not a label
         let lines = vec![line(20.0, &[("申报表", 1.0)]), line(40.0, &[("统一社会信用伐码：9150", 50.0)])];
         assert!(extract_form(&p, "a.pdf", Method::Text, &lines).unwrap().fields.get("credit_code").is_none());
+    }
+
+    #[test]
+    fn ocr_years_one_digit_off_the_forms_are_put_right() {
+        assert_eq!(fix_year("2624年7月1日", 2024).as_deref(), Some("2024年7月1日"));
+        assert_eq!(fix_year("2028-03-22", 2020).as_deref(), Some("2020-03-22"));
+        // a year a form can mean is a finding for the rules, never corrected
+        assert_eq!(fix_year("2025-01-10", 2024), None);
+        assert_eq!(fix_year("2023-12-30", 2024), None);
+        // two digits off: not a misreading of this year
+        assert_eq!(fix_year("2131-01-10", 2024), None);
+        assert_eq!(fix_year("7月1日", 2024), None);
     }
 
     #[test]

@@ -53,12 +53,18 @@ pub fn clean_text(raw: &str) -> String {
 
 /// Half-width, no whitespace, upper-case; dashes of every width become `-`.
 pub fn clean_code(raw: &str) -> String {
-    raw.chars()
+    let code: String = raw
+        .chars()
         .map(fold_width)
         .map(|c| if matches!(c, '－' | '—' | '–' | '‐' | '‑' | '−' | '一' ) { '-' } else { c })
         .filter(|c| !c.is_whitespace())
         .flat_map(|c| c.to_uppercase())
-        .collect()
+        .collect();
+    // an organisation code written `XXXXXXXX-X` is the nine characters (GB 11714)
+    match code.split_once('-') {
+        Some((body, check)) if body.len() == 8 && check.len() == 1 && code.is_ascii() => format!("{body}{check}"),
+        _ => code,
+    }
 }
 
 /// Digits only; a leading +86/86 country code on a mobile number is dropped.
@@ -108,7 +114,8 @@ pub fn excel_serial_date(serial: f64) -> Option<NaiveDateTime> {
 /// `2024年5月20日`, `20240520`, an Excel serial; a trailing time is accepted and returned.
 pub fn parse_datetime(raw: &str) -> Result<(NaiveDate, Option<NaiveTime>), NotA> {
     let s: String = raw.chars().map(fold_width).collect();
-    let s = s.trim();
+    // a quote or bar at either end is a cell rule or speck OCR read beside the date
+    let s = s.trim().trim_matches(|c: char| "”“\"'‘’|".contains(c)).trim();
     if s.is_empty() {
         return Err(NotA("日期"));
     }
@@ -167,8 +174,9 @@ pub fn parse_datetime(raw: &str) -> Result<(NaiveDate, Option<NaiveTime>), NotA>
 /// `2024/5/20~2024/5/22` — as its first and last day (the end inherits the start's year and
 /// month when it omits them). None when the text is not a range of two dates.
 pub fn parse_date_range(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
-    let s: String = raw.chars().map(fold_width).collect();
-    let (a, b) = ["至", "~", "～", "—", "–", " - ", "到"]
+    // spaces OCR puts inside a date (`2019.07 .08-07.13`) mean nothing
+    let s: String = raw.chars().map(fold_width).filter(|c| !c.is_whitespace()).collect();
+    let (a, b) = ["至", "~", "～", "—", "–", "到"]
         .iter()
         .find_map(|sep| s.split_once(sep))
         .or_else(|| {
@@ -276,7 +284,7 @@ mod tests {
 
     #[test]
     fn dates() {
-        for raw in ["2024-05-20", "2024/5/20", "2024.5.20", "2024年5月20日", "２０２４年５月２０日", "20240520", "45432"] {
+        for raw in ["2024-05-20", "2024/5/20", "2024.5.20", "2024年5月20日", "２０２４年５月２０日", "20240520", "45432", "”2024年5月20日", "2024-05-20|"] {
             assert_eq!(normalize(Kind::Date, raw), Ok(Some(d(2024, 5, 20))), "{raw}");
         }
         assert!(normalize(Kind::Date, "2024年13月5日").is_err());
@@ -295,6 +303,8 @@ mod tests {
         assert_eq!(parse_date_range("2022.05.17-05.19"), Some((d(2022, 5, 17), d(2022, 5, 19))));
         assert_eq!(parse_date_range("2024/5/20~2024/5/22"), Some((d(2024, 5, 20), d(2024, 5, 22))));
         assert_eq!(parse_date_range("2021年3月8日至12日"), Some((d(2021, 3, 8), d(2021, 3, 12))));
+        assert_eq!(parse_date_range("2019.07 .08-07.13"), Some((d(2019, 7, 8), d(2019, 7, 13))));
+        assert_eq!(parse_date_range("2024/5/20 - 2024/5/22"), Some((d(2024, 5, 20), d(2024, 5, 22))));
         assert_eq!(parse_date_range("2022.05.17"), None);
         assert_eq!(parse_date_range("2024-05-20"), None);
     }

@@ -85,6 +85,36 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
                 continue;
             }
             let (mut text, mut conf) = eng.recognise_region(gray, r, Psm::PsmSingleBlock, None)?;
+            // block segmentation finds nothing in some short cells that plainly hold print
+            if text.trim().is_empty() && has_print(gray, r) {
+                (text, conf) = eng.recognise_region(gray, r, Psm::PsmSingleLine, None)?;
+            }
+            // Latin letters among Chinese: `+eng` took CJK glyphs for letters (赛事类别 →
+            // 赛事类ji, spaced-out labels suffer most); a Chinese-only reading is kept when it
+            // names a label, or gives a text value without the letters
+            let column = columns
+                .iter()
+                .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
+                .map(|(_, _, key)| key.clone());
+            let expects_text = pending.as_ref().or(column.as_ref()).is_some_and(|k| field_kind(k) == Some(Kind::Text));
+            let latin_only = text.chars().filter(char::is_ascii_alphabetic).count() >= 2 && !text.chars().any(|c| !c.is_ascii());
+            if garbled(&text) || expects_text && latin_only {
+                if pending.is_none() && column.is_none() || expects_text {
+                    eng.set_lang(CJK_ONLY)?;
+                    let again = eng.recognise_region(gray, r, Psm::PsmSingleBlock, None);
+                    eng.reset_lang();
+                    let (t2, c2) = again?;
+                    let better = if expects_text {
+                        !garbled(&t2) && t2.chars().any(|c| !c.is_ascii())
+                    } else {
+                        ocr_label(p, &t2).is_some()
+                    };
+                    if better {
+                        text = t2;
+                        conf = c2;
+                    }
+                }
+            }
             let label = ocr_label(p, &text);
             if let Some(key) = &label {
                 header.push((r.x0, r.x1, key.clone()));
@@ -92,10 +122,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
             let field = match (&label, pending.take()) {
                 (Some(_), _) => None,
                 (None, Some(key)) => Some(key),
-                (None, None) => columns
-                    .iter()
-                    .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
-                    .map(|(_, _, key)| key.clone()),
+                (None, None) => column,
             };
             if let Some(key) = field {
                 if let Some(kind) = field_kind(&key) {
@@ -128,6 +155,29 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
         }
     }
     Ok(lines)
+}
+
+/// The model set for cells that hold Chinese only.
+const CJK_ONLY: &str = "chi_sim";
+
+/// Chinese with ASCII letters in it, or letters alone where a label is expected: what
+/// `chi_sim+eng` makes of some CJK glyphs.
+fn garbled(text: &str) -> bool {
+    let letters = text.chars().filter(char::is_ascii_alphabetic).count();
+    letters > 0 && text.chars().any(|c| !c.is_ascii() && c.is_alphabetic())
+}
+
+/// Whether a cell holds print: dark pixels enough for a few strokes across its height.
+fn has_print(gray: &GrayImage, r: Rect) -> bool {
+    // inside the rules that bound it
+    let r = r.inset(r.height().min(r.width()) / 8 + 3);
+    let mut dark = 0u32;
+    for y in r.y0..r.y1.min(gray.height()) {
+        for x in r.x0..r.x1.min(gray.width()) {
+            dark += u32::from(gray.get_pixel(x, y).0[0] < 96);
+        }
+    }
+    dark >= r.height() * 3
 }
 
 /// Horizontal bands of the page not covered by a table.

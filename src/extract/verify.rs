@@ -113,6 +113,13 @@ fn verify_code(f: &mut Field) {
             }
         }
     }
+    // specks read as brackets or strokes inside a code: the code's own characters alone
+    if fixes.is_empty() {
+        let bare: String = chars.iter().filter(|c| c.is_ascii_alphanumeric() || **c == '-').collect();
+        if bare != code && valid(&bare) {
+            fixes.push(bare);
+        }
+    }
     if fixes.len() == 1 {
         let to = fixes.pop().unwrap();
         correct(f, to, "按校验码校正");
@@ -160,10 +167,122 @@ fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str> + Clone, w
     }
 }
 
+/// A declaration id off the pattern by one digit, where exactly one digit makes an id of this
+/// call's year (OCR: BY2624-0012 → BY2024-0012).
+fn verify_id(f: &mut Field, pattern: &regex_lite::Regex, year: i32) {
+    let Some(id) = f.value.as_text().map(str::to_string) else { return };
+    if pattern.is_match(&id) {
+        return;
+    }
+    // a year an id can mean (last year's id) is a finding for the rules, not a misreading
+    let years_read = id.split(|c: char| !c.is_ascii_digit()).filter(|r| r.len() == 4).filter_map(|r| r.parse::<i32>().ok());
+    if years_read.into_iter().any(|y| (y - year).abs() <= 1) {
+        return;
+    }
+    let chars: Vec<char> = id.chars().collect();
+    let year = year.to_string();
+    let mut fixes: Vec<String> = Vec::new();
+    for i in (0..chars.len()).filter(|&i| chars[i].is_ascii_digit()) {
+        for d in '0'..='9' {
+            let mut cand = chars.clone();
+            cand[i] = d;
+            let cand: String = cand.into_iter().collect();
+            if cand != id && pattern.is_match(&cand) && cand.contains(&year) && !fixes.contains(&cand) {
+                fixes.push(cand);
+            }
+        }
+    }
+    if let [to] = &fixes[..] {
+        let to = to.clone();
+        correct(f, to, "按申报编号格式校正");
+        f.prov.confidence = f.prov.confidence.min(0.6);
+    }
+}
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '“' | '”' | '"' | '〝' | '〞' | '„' | '‟')
+}
+
+/// An event name's fixed wording: quotes paired in order (OCR cannot tell an opening from a
+/// closing quote), and a phrase of the pipeline's list found one character off (or with its
+/// quotes lost) put right.
+fn verify_phrases(f: &mut Field, phrases: &[String]) {
+    let Some(text) = f.value.as_text().map(str::to_string) else { return };
+    let mut t: Vec<char> = text.chars().collect();
+    if t.iter().filter(|c| is_quote(**c)).count() % 2 == 0 {
+        let mut open = true;
+        for c in t.iter_mut().filter(|c| is_quote(**c)) {
+            *c = if open { '“' } else { '”' };
+            open = !open;
+        }
+    }
+    for phrase in phrases {
+        let want: Vec<char> = phrase.chars().collect();
+        let core: Vec<char> = want.iter().copied().filter(|c| !is_quote(*c)).collect();
+        if core.len() < 4 {
+            continue;
+        }
+        // the text without quotes, with each character's index in `t`
+        let idx: Vec<usize> = (0..t.len()).filter(|&i| !is_quote(t[i])).collect();
+        let bare: Vec<char> = idx.iter().map(|&i| t[i]).collect();
+        // (start, len, distance) of each window within one edit; overlapping windows are one
+        // place, represented by its closest window
+        let mut places: Vec<(usize, usize, usize)> = Vec::new();
+        for start in 0..bare.len() {
+            for len in [core.len(), core.len() - 1, core.len() + 1] {
+                if start + len > bare.len() || bare[start] != core[0] && bare[start + len - 1] != core[core.len() - 1] {
+                    continue;
+                }
+                let d = edit_distance(&bare[start..start + len], &core);
+                if d > 1 {
+                    continue;
+                }
+                match places.last_mut() {
+                    Some(last) if start < last.0 + last.1 => {
+                        if d < last.2 {
+                            *last = (start, len, d);
+                        }
+                    }
+                    _ => places.push((start, len, d)),
+                }
+            }
+        }
+        // one place only, or nothing is guessed
+        let [(start, len, d)] = places[..] else { continue };
+        // another phrase read exactly there is that phrase (职业技能大赛, not 职业技能竞赛)
+        let exact_other = d > 0
+            && phrases.iter().filter(|o| *o != phrase && o.chars().count() > 1).any(|o| {
+                let oc: Vec<char> = o.chars().filter(|c| !is_quote(*c)).collect();
+                (0..bare.len().saturating_sub(oc.len() - 1))
+                    .any(|i| bare[i..i + oc.len()] == oc[..] && i < start + len && start < i + oc.len())
+            });
+        if exact_other {
+            continue;
+        }
+        let mut a = idx[start];
+        while a > 0 && is_quote(t[a - 1]) && want.first().is_some_and(|c| is_quote(*c)) {
+            a -= 1;
+        }
+        let mut b = idx[start + len - 1] + 1;
+        while b < t.len() && is_quote(t[b]) && want.last().is_some_and(|c| is_quote(*c)) {
+            b += 1;
+        }
+        if t[a..b] != want[..] {
+            t.splice(a..b, want.iter().copied());
+        }
+    }
+    let to: String = t.into_iter().collect();
+    if to != text {
+        correct(f, to, "按赛事名称固定用语校正");
+    }
+}
+
 /// Checks and, where one answer fits, corrects a field read by OCR.
 pub fn verify(p: &Pipeline, key: &str, f: &mut Field) {
     match key {
         "credit_code" => verify_code(f),
+        "declaration_id" => verify_id(f, &p.declaration_id, p.meta.year),
+        "event_name" => verify_phrases(f, &p.lists.phrases),
         "category" => verify_list(f, p.lists.categories.iter().map(String::as_str), "按赛事类别列表校正"),
         "unit_type" => verify_list(f, p.lists.unit_types.iter().map(String::as_str), "按单位类型列表校正"),
         "host_location" => verify_list(f, p.lists.locations.iter().map(String::as_str), "按重庆市区县名称校正"),
@@ -233,6 +352,48 @@ mod tests {
     }
 
     #[test]
+    fn a_declaration_id_one_digit_off_the_calls_year_is_put_right() {
+        let p = pipeline();
+        let mut f = field("BY2624-0012");
+        verify(&p, "declaration_id", &mut f);
+        assert_eq!(f.value, Value::Text("BY2024-0012".into()));
+        assert_eq!(f.prov.corrections.len(), 1);
+        // another year's id is a finding, not a misreading
+        let mut f = field("BY2023-0012");
+        verify(&p, "declaration_id", &mut f);
+        assert_eq!(f.value, Value::Text("BY2023-0012".into()));
+    }
+
+    #[test]
+    fn event_names_keep_their_fixed_wording() {
+        let p = pipeline();
+        for (read, want) in [
+            ("2024年城口县”巴渝工匠“杯汽车维修职业技能竞赛", "2024年城口县“巴渝工匠”杯汽车维修职业技能竞赛"),
+            ("2024年潼南区巴渝工后杯农业职业技能竞赛", "2024年潼南区“巴渝工匠”杯农业职业技能竞赛"),
+            ("2024年长寿区巴渝工抬杯农业职业技能竞赛", "2024年长寿区“巴渝工匠”杯农业职业技能竞赛"),
+            ("鑫达公司2024年“工匠“岗位技能比武", "鑫达公司2024年“工匠”岗位技能比武"),
+        ] {
+            let mut f = field(read);
+            verify(&p, "event_name", &mut f);
+            assert_eq!(f.value, Value::Text(want.into()), "{read}");
+            assert_eq!(f.prov.corrections.len(), 1);
+        }
+        // right as read: untouched (职业技能竞赛 is one edit from the phrase 职业技能大赛)
+        for good in ["2024年“巴渝工匠”杯汽车维修职业技能竞赛", "重庆市第四届咖啡行业职业技能竞赛", "鑫达公司2024年“工匠”岗位技能比武"] {
+            let mut f = field(good);
+            verify(&p, "event_name", &mut f);
+            assert_eq!(f.value, Value::Text(good.into()));
+        }
+        let mut f = field("2024年“巴渝工匠”杯汽车维修职业技能竞赛");
+        verify(&p, "event_name", &mut f);
+        assert!(f.prov.corrections.is_empty());
+        // two characters off is another name, not a misreading
+        let mut f = field("2024年巴山工人杯汽车维修职业技能竞赛");
+        verify(&p, "event_name", &mut f);
+        assert_eq!(f.value, Value::Text("2024年巴山工人杯汽车维修职业技能竞赛".into()));
+    }
+
+    #[test]
     fn credit_codes_are_fixed_only_when_one_fix_fits() {
         let p = pipeline();
         let good = crate::codes::complete_credit_code("9150010380210043").unwrap();
@@ -245,5 +406,9 @@ mod tests {
         verify(&p, "credit_code", &mut f);
         assert_eq!(f.value, Value::Text(good.clone()));
         assert!(f.prov.confidence <= 0.6, "a corrected code is not a confirmed one");
+        // a speck read as a bracket inside the code
+        let mut f = field(&format!("{}]{}", &good[..9], &good[9..]));
+        verify(&p, "credit_code", &mut f);
+        assert_eq!(f.value, Value::Text(good.clone()));
     }
 }
