@@ -438,7 +438,9 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         let below_ok = li > 0
             && lines[li - 1].page == line.page
             && line.y - lines[li - 1].y <= 2.5 * line.size.max(lines[li - 1].size)
-            && !is_section_heading(&text);
+            && !is_section_heading(&text)
+            // a sentence (本单位承诺以上信息真实有效。) is no field's value
+            && !text.trim_end().ends_with('。');
         if below_ok && !pending_below.is_empty() && !tokens.iter().any(|t| matches!(t, Token::Label { .. })) {
             for (key, lx0, lx1) in std::mem::take(&mut pending_below) {
                 let under: Vec<&Chunk> = line
@@ -515,6 +517,17 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
             Some(y) => y != p.meta.year,
             None => !p.meta.titles.iter().any(|known| t.contains(known.as_str())),
         };
+    }
+    // a paper-era title without a year: the year the event name or the filing date gives
+    // (渝北区2020年物流职业技能竞赛), when it is a year such a form can have
+    if out.legacy && out.year.is_none() {
+        let year_in = |text: &str| {
+            text.split(|c: char| !c.is_ascii_digit())
+                .filter(|run| run.len() == 4)
+                .filter_map(|run| run.parse::<i32>().ok())
+                .find(|y| (2010..p.meta.year).contains(y))
+        };
+        out.year = ["event_name", "fill_date"].iter().find_map(|k| header.get(*k).and_then(|raw| year_in(&raw.text)));
     }
     let name: Name = file.into();
     for (key, raw) in header {

@@ -20,7 +20,7 @@ fn whitelist(kind: Kind) -> Option<&'static str> {
         Kind::Phone => Some("0123456789-()"),
         Kind::Code => Some("0123456789ABCDEFGHJKLMNPQRTUWXY-"),
         Kind::OccupationCode => Some("0123456789-"),
-        Kind::Date => Some("0123456789年月日-/."),
+        Kind::Date => Some("0123456789年月日至-/."),
         Kind::Int | Kind::Number => Some("0123456789."),
         _ => None,
     }
@@ -28,6 +28,10 @@ fn whitelist(kind: Kind) -> Option<&'static str> {
 
 /// Whether a reading is acceptable as a value of its kind (codes: a valid check character).
 fn acceptable(key: &str, kind: Kind, text: &str) -> bool {
+    // a paper-era 竞赛时间 cell holds the whole period
+    if kind == Kind::Date && super::normalize::parse_date_range(text).is_some() {
+        return true;
+    }
     match normalize(kind, text) {
         Ok(Some(v)) => match key {
             "credit_code" => {
@@ -84,37 +88,18 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
             if r.is_empty() {
                 continue;
             }
-            let (mut text, mut conf) = eng.recognise_region(gray, r, Psm::PsmSingleBlock, None)?;
-            // block segmentation finds nothing in some short cells that plainly hold print
-            if text.trim().is_empty() && has_print(gray, r) {
-                (text, conf) = eng.recognise_region(gray, r, Psm::PsmSingleLine, None)?;
-            }
-            // Latin letters among Chinese: `+eng` took CJK glyphs for letters (赛事类别 →
-            // 赛事类ji, spaced-out labels suffer most); a Chinese-only reading is kept when it
-            // names a label, or gives a text value without the letters
             let column = columns
                 .iter()
                 .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
                 .map(|(_, _, key)| key.clone());
-            let expects_text = pending.as_ref().or(column.as_ref()).is_some_and(|k| field_kind(k) == Some(Kind::Text));
-            let latin_only = text.chars().filter(char::is_ascii_alphabetic).count() >= 2 && !text.chars().any(|c| !c.is_ascii());
-            if garbled(&text) || expects_text && latin_only {
-                if pending.is_none() && column.is_none() || expects_text {
-                    eng.set_lang(CJK_ONLY)?;
-                    let again = eng.recognise_region(gray, r, Psm::PsmSingleBlock, None);
-                    eng.reset_lang();
-                    let (t2, c2) = again?;
-                    let better = if expects_text {
-                        !garbled(&t2) && t2.chars().any(|c| !c.is_ascii())
-                    } else {
-                        ocr_label(p, &t2).is_some()
-                    };
-                    if better {
-                        text = t2;
-                        conf = c2;
-                    }
-                }
-            }
+            let expects = if pending.is_none() && column.is_none() {
+                Expect::Label
+            } else if pending.as_ref().or(column.as_ref()).is_some_and(|k| field_kind(k) == Some(Kind::Text)) {
+                Expect::Text
+            } else {
+                Expect::Other
+            };
+            let (mut text, mut conf) = read_cell(p, eng, gray, r, expects)?;
             let label = ocr_label(p, &text);
             if let Some(key) = &label {
                 header.push((r.x0, r.x1, key.clone()));
@@ -157,6 +142,9 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
     Ok(lines)
 }
 
+/// Line height (px) for the last reading of a cell that holds print but read as nothing.
+const RETRY_TEXT_PX: u32 = 20;
+
 /// The model set for cells that hold Chinese only.
 const CJK_ONLY: &str = "chi_sim";
 
@@ -178,6 +166,61 @@ fn has_print(gray: &GrayImage, r: Rect) -> bool {
         }
     }
     dark >= r.height() * 3
+}
+
+/// What a table cell is expected to hold, from its place.
+#[derive(Clone, Copy, PartialEq)]
+enum Expect {
+    /// a label (first cell of a row outside the item table)
+    Label,
+    /// Chinese text (a name, a district, an occupation)
+    Text,
+    /// digits, codes, dates
+    Other,
+}
+
+/// One table cell's reading, with the retries some cells need.
+fn read_cell(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expects: Expect) -> Result<(String, f32), OcrError> {
+    let mut psm = Psm::PsmSingleBlock;
+    let mut px = eng.region_text_px();
+    let read = |eng: &mut ocr::OcrEngine, psm: Psm, px: Option<u32>| {
+        let keep = eng.region_text_px();
+        eng.set_region_text_px(px);
+        let out = eng.recognise_region(gray, r, psm, None);
+        eng.set_region_text_px(keep);
+        out
+    };
+    let (mut text, mut conf) = read(eng, psm, px)?;
+    // block segmentation finds nothing in some short cells that plainly hold print, and some
+    // short words read only at a smaller size (梁平区 at 30 px reads as nothing, at 21 px right)
+    if text.trim().is_empty() && has_print(gray, r) {
+        for (retry_psm, retry_px) in [(Psm::PsmSingleLine, px), (Psm::PsmSingleLine, Some(RETRY_TEXT_PX))] {
+            (text, conf) = read(eng, retry_psm, retry_px)?;
+            (psm, px) = (retry_psm, retry_px);
+            if !text.trim().is_empty() {
+                break;
+            }
+        }
+    }
+    // Latin letters among Chinese, or letters alone where Chinese is expected: `+eng` took
+    // CJK glyphs for letters (赛事类别 → 赛事类ji, 梁平区 → RPK; spaced-out labels suffer
+    // most). A Chinese-only reading, at the settings that read the cell, is kept when it names
+    // a label, or gives Chinese text without the letters.
+    let latin_only = text.chars().filter(char::is_ascii_alphabetic).count() >= 2 && text.is_ascii();
+    if expects != Expect::Other && (garbled(&text) || expects == Expect::Text && latin_only) {
+        eng.set_lang(CJK_ONLY)?;
+        let again = read(eng, psm, px);
+        eng.reset_lang();
+        let (t2, c2) = again?;
+        let better = match expects {
+            Expect::Text => !garbled(&t2) && !t2.is_ascii(),
+            _ => ocr_label(p, &t2).is_some(),
+        };
+        if better {
+            (text, conf) = (t2, c2);
+        }
+    }
+    Ok((text, conf))
 }
 
 /// Horizontal bands of the page not covered by a table.

@@ -29,10 +29,11 @@ const CONFUSABLE: &[(char, &str)] = &[
     ('S', "5"),
     ('8', "B"),
     ('B', "8"),
-    ('6', "G"),
+    ('6', "G0"),
     ('G', "6"),
     ('4', "A"),
     ('A', "4"),
+    ('@', "0Q"),
     ('U', "V"),
     ('V', "U"),
 ];
@@ -94,13 +95,25 @@ fn correct(f: &mut Field, to: String, why: &str) {
 /// exactly one such character exists.
 fn verify_code(f: &mut Field) {
     let Some(code) = f.value.as_text().map(str::to_string) else { return };
-    let compact: String = code.chars().filter(|c| *c != '-').collect();
-    let valid = |c: &str| if compact.len() == 9 { validate_org_code(c).is_ok() } else { validate_credit_code(c).is_ok() };
+    let valid = |c: &str| {
+        if c.chars().filter(|c| *c != '-').count() == 9 {
+            validate_org_code(c).is_ok()
+        } else {
+            validate_credit_code(c).is_ok()
+        }
+    };
     if valid(&code) {
         f.prov.confidence = f.prov.confidence.max(VALIDATED);
         return;
     }
-    let chars: Vec<char> = code.chars().collect();
+    // specks read as brackets or strokes inside a code: the code's own characters alone
+    let bare: String = code.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '@').collect();
+    if bare != code && valid(&bare) {
+        correct(f, bare, "按校验码校正");
+        f.prov.confidence = f.prov.confidence.min(0.6);
+        return;
+    }
+    let chars: Vec<char> = bare.chars().collect();
     let mut fixes = Vec::new();
     for (i, c) in chars.iter().enumerate() {
         let Some((_, alts)) = CONFUSABLE.iter().find(|(k, _)| k == c) else { continue };
@@ -111,13 +124,6 @@ fn verify_code(f: &mut Field) {
             if valid(&cand) {
                 fixes.push(cand);
             }
-        }
-    }
-    // specks read as brackets or strokes inside a code: the code's own characters alone
-    if fixes.is_empty() {
-        let bare: String = chars.iter().filter(|c| c.is_ascii_alphanumeric() || **c == '-').collect();
-        if bare != code && valid(&bare) {
-            fixes.push(bare);
         }
     }
     if fixes.len() == 1 {
@@ -148,6 +154,42 @@ fn contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<&'a 
     (best.len() == 1).then(|| best[0])
 }
 
+/// The one entry of `list` found inside the text within a few edits (about three in ten of
+/// its characters, at least one): a value with a neighbouring cell's characters around it and
+/// a character misread (中心壁山区), or cut short where the cell wrapped (西阳土家族苗族自).
+fn fuzzy_contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let t: Vec<char> = normalize_label(text).chars().collect();
+    let mut best: Option<(&str, usize)> = None;
+    let mut tie = false;
+    for entry in list {
+        let e: Vec<char> = normalize_label(entry).chars().collect();
+        if e.len() < 3 {
+            continue;
+        }
+        let allowed = (e.len() * 3 / 10).max(1);
+        let mut d_min = usize::MAX;
+        for start in 0..t.len() {
+            for len in e.len().saturating_sub(allowed).max(2)..=(e.len() + 1) {
+                if start + len <= t.len() {
+                    d_min = d_min.min(edit_distance(&t[start..start + len], &e));
+                }
+            }
+        }
+        if d_min > allowed {
+            continue;
+        }
+        match best {
+            Some((_, bd)) if d_min > bd => {}
+            Some((b, bd)) if d_min == bd => tie |= b != entry,
+            _ => {
+                best = Some((entry, d_min));
+                tie = false;
+            }
+        }
+    }
+    best.filter(|_| !tie).map(|(e, _)| e)
+}
+
 /// A text field against a closed list.
 fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str> + Clone, why: &str) {
     let Some(text) = f.value.as_text().map(str::to_string) else { return };
@@ -160,10 +202,55 @@ fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str> + Clone, w
         }
         Some((entry, _)) => correct(f, entry.to_string(), why),
         None => {
-            if let Some(entry) = contained(&text, list) {
+            if let Some(entry) = contained(&text, list.clone()).or_else(|| fuzzy_contained(&text, list)) {
                 correct(f, entry.to_string(), why);
             }
         }
+    }
+}
+
+/// District and county names inside a name (重庆市壁山区… → 重庆市璧山区…): a run of
+/// characters one character off exactly one of Chongqing's district or county names (the
+/// suffix 区/县 read right), where no name is read exactly, is that name.
+fn verify_places(f: &mut Field, locations: &[String]) {
+    let Some(text) = f.value.as_text().map(str::to_string) else { return };
+    let mut t: Vec<char> = text.chars().collect();
+    let names: Vec<Vec<char>> = locations
+        .iter()
+        .map(|l| l.chars().collect::<Vec<char>>())
+        .filter(|l| l.len() >= 3 && matches!(l.last(), Some('区' | '县')))
+        .collect();
+    let exact_at = |t: &[char], start: usize, len: usize| {
+        names.iter().any(|n| (0..=t.len().saturating_sub(n.len())).any(|i| t[i..].starts_with(n) && i < start + len && start < i + n.len()))
+    };
+    let mut start = 0;
+    while start < t.len() {
+        // where a district's name starts: the text's start, after 重庆市 or a year (经济技术
+        // 开发区 is not 开州区)
+        let at_boundary = start == 0 || matches!(t[start - 1], '市' | '年' | '“' | '”' | '（' | '(' | '、') || t[start - 1].is_ascii();
+        let mut fits: Vec<&Vec<char>> = Vec::new();
+        for n in names.iter().filter(|_| at_boundary) {
+            if start + n.len() > t.len() || t[start + n.len() - 1] != n[n.len() - 1] {
+                continue;
+            }
+            let w = &t[start..start + n.len()];
+            if w.iter().zip(n.iter()).filter(|(a, b)| a != b).count() == 1 {
+                fits.push(n);
+            }
+        }
+        if let [n] = fits[..] {
+            if !exact_at(&t, start, n.len()) {
+                let n = n.clone();
+                t.splice(start..start + n.len(), n.iter().copied());
+                start += n.len();
+                continue;
+            }
+        }
+        start += 1;
+    }
+    let to: String = t.into_iter().collect();
+    if to != text {
+        correct(f, to, "按重庆市区县名称校正");
     }
 }
 
@@ -282,7 +369,11 @@ pub fn verify(p: &Pipeline, key: &str, f: &mut Field) {
     match key {
         "credit_code" => verify_code(f),
         "declaration_id" => verify_id(f, &p.declaration_id, p.meta.year),
-        "event_name" => verify_phrases(f, &p.lists.phrases),
+        "event_name" => {
+            verify_phrases(f, &p.lists.phrases);
+            verify_places(f, &p.lists.locations);
+        }
+        "unit_name" | "undertaker" | "supervisor" => verify_places(f, &p.lists.locations),
         "category" => verify_list(f, p.lists.categories.iter().map(String::as_str), "按赛事类别列表校正"),
         "unit_type" => verify_list(f, p.lists.unit_types.iter().map(String::as_str), "按单位类型列表校正"),
         "host_location" => verify_list(f, p.lists.locations.iter().map(String::as_str), "按重庆市区县名称校正"),
@@ -340,6 +431,16 @@ mod tests {
         let mut f = field("白酒酿造工RAKE");
         verify(&p, "occupation", &mut f);
         assert_eq!(f.value, Value::Text("白酒酿造工".into()));
+        // a neighbour's characters around a misread or cut-short value
+        for (read, want) in [("中心壁山区", "璧山区"), ("公司西阳土家族苗族自", "酉阳土家族苗族自治县")] {
+            let mut f = field(read);
+            verify(&p, "host_location", &mut f);
+            assert_eq!(f.value, Value::Text(want.into()), "{read}");
+        }
+        // as near one entry as another (黔江区 and 綦江区): left as read
+        let mut f = field("蔡江区");
+        verify(&p, "host_location", &mut f);
+        assert_eq!(f.value, Value::Text("蔡江区".into()));
         // far from every entry: left as read
         let mut f = field("直播带货员");
         verify(&p, "occupation", &mut f);
@@ -365,6 +466,26 @@ mod tests {
     }
 
     #[test]
+    fn district_names_inside_names_are_put_right() {
+        let p = pipeline();
+        for (key, read, want) in [
+            ("unit_name", "重庆市壁山区职业教育中心", "重庆市璧山区职业教育中心"),
+            ("event_name", "架平区第二届乡村振兴技能大赛", "梁平区第二届乡村振兴技能大赛"),
+        ] {
+            let mut f = field(read);
+            verify(&p, key, &mut f);
+            assert_eq!(f.value, Value::Text(want.into()), "{read}");
+            assert_eq!(f.prov.corrections.len(), 1);
+        }
+        // names read right, and a misreading as near two districts (黔江区, 綦江区), stay
+        for read in ["重庆市渝北区人力资源和社会保障局", "重庆市江北区职业教育中心", "蔡江区第二届技能大赛", "重庆经济技术开发区管委会"] {
+            let mut f = field(read);
+            verify(&p, "unit_name", &mut f);
+            assert_eq!(f.value, Value::Text(read.into()), "{read}");
+        }
+    }
+
+    #[test]
     fn event_names_keep_their_fixed_wording() {
         let p = pipeline();
         for (read, want) in [
@@ -378,8 +499,8 @@ mod tests {
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
             assert_eq!(f.prov.corrections.len(), 1);
         }
-        // right as read: untouched (职业技能竞赛 is one edit from the phrase 职业技能大赛)
-        for good in ["2024年“巴渝工匠”杯汽车维修职业技能竞赛", "重庆市第四届咖啡行业职业技能竞赛", "鑫达公司2024年“工匠”岗位技能比武"] {
+        // right as read: untouched
+        for good in ["2024年“巴渝工匠”杯汽车维修职业技能竞赛", "重庆市第四届咖啡行业职业技能联赛", "鑫达公司2024年“工匠”岗位技能比武"] {
             let mut f = field(good);
             verify(&p, "event_name", &mut f);
             assert_eq!(f.value, Value::Text(good.into()));

@@ -263,6 +263,10 @@ impl OcrEngine {
         self.region_text_px = px;
     }
 
+    pub fn region_text_px(&self) -> Option<u32> {
+        self.region_text_px
+    }
+
     /// Run one recognition on `img` and return the TSV output. The instance is dropped on an
     /// engine error and rebuilt on the next call.
     fn run(
