@@ -364,6 +364,11 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 let mut cells: Vec<Option<String>> = vec![None; cols.cols.len()];
                 let mut conf = 1.0f32;
                 for c in &line.chunks {
+                    // OCR'd specks and shadows read as letters and signs (`Bae`, `%`, `eta`):
+                    // every item cell holds Chinese or digits
+                    if c.conf < 1.0 && !c.text.chars().any(|ch| ch.is_ascii_digit() || !ch.is_ascii() && ch.is_alphabetic()) {
+                        continue;
+                    }
                     conf = conf.min(c.conf);
                     let (first, last) = (cols.column_at(c.x0, c.x0 + 1.0), cols.column_at(c.x1 - 1.0, c.x1));
                     if c.conf < 1.0 && first != last {
@@ -529,12 +534,14 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         };
         out.year = ["event_name", "fill_date"].iter().find_map(|k| header.get(*k).and_then(|raw| year_in(&raw.text)));
     }
+    // the year OCR'd years are held to: the form's, or the call's for a form of this call
+    let form_year = out.year.or((title.is_some() && !out.legacy).then_some(p.meta.year));
     let name: Name = file.into();
     for (key, raw) in header {
         if is_item_field(&key) {
             continue;
         }
-        if let Some(f) = make_field(p, &name, method, &key, &raw, None, out.year, &mut out.findings) {
+        if let Some(f) = make_field(p, &name, method, &key, &raw, None, form_year, &mut out.findings) {
             out.fields.insert(static_key(&key).expect("label keys are fields"), f);
         }
     }
@@ -554,7 +561,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
             }
         }
         for (key, raw) in row {
-            if let Some(f) = make_field(p, &name, method, &key, &raw, Some(i), out.year, &mut out.findings) {
+            if let Some(f) = make_field(p, &name, method, &key, &raw, Some(i), form_year, &mut out.findings) {
                 item.fields.insert(static_key(&key).expect("label keys are fields"), f);
             }
         }
@@ -565,19 +572,35 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     Ok(out)
 }
 
-/// The text of an OCR'd date with its year put right, when the year read is no year a form
-/// of `year` can mean (more than one year away) but one digit from it: 2624 or 2924 on a 2024
-/// form, 2028 on a 2020 one.
+/// An OCR'd text with its years put right: a four-digit run that is no year a form of `year`
+/// can mean (more than one year away) but one digit from it — 2624 or 2924 on a 2024 form,
+/// 2028 on a 2020 one. None when nothing changes.
 fn fix_year(text: &str, year: i32) -> Option<String> {
-    let t = text.trim_start();
-    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
-    if digits.len() != 4 {
-        return None;
-    }
-    let read: i32 = digits.parse().ok()?;
     let want = year.to_string();
-    let differ = digits.chars().zip(want.chars()).filter(|(a, b)| a != b).count();
-    (differ == 1 && (read - year).abs() > 1).then(|| format!("{want}{}", &t[4..]))
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut run = String::new();
+    let mut flush = |run: &mut String, out: &mut String| {
+        let differ = run.chars().zip(want.chars()).filter(|(a, b)| a != b).count();
+        let far = run.parse::<i32>().is_ok_and(|n| (n - year).abs() > 1);
+        if run.len() == 4 && differ == 1 && far {
+            out.push_str(&want);
+            changed = true;
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    changed.then_some(out)
 }
 
 /// Normalises a raw reading into a field; an unreadable value becomes a `required` finding.
@@ -592,9 +615,9 @@ fn make_field(
     findings: &mut Vec<Finding>,
 ) -> Option<Field> {
     let kind = field_kind(key)?;
-    // an OCR'd date in no year this form can mean, one digit from the form's year
-    let fixed_year = match (kind, method, year) {
-        (Kind::Date, Method::Ocr, Some(y)) => fix_year(&raw.text, y),
+    // an OCR'd date or event name with a year this form cannot mean, one digit from its year
+    let fixed_year = match (method, year) {
+        (Method::Ocr, Some(y)) if kind == Kind::Date || key == "event_name" => fix_year(&raw.text, y),
         _ => None,
     };
     let read = raw.text.trim().to_string();
@@ -761,6 +784,8 @@ mod tests {
         // two digits off: not a misreading of this year
         assert_eq!(fix_year("2131-01-10", 2024), None);
         assert_eq!(fix_year("7月1日", 2024), None);
+        assert_eq!(fix_year("渝北区2624年建筑行业职业技能竞赛", 2024).as_deref(), Some("渝北区2024年建筑行业职业技能竞赛"));
+        assert_eq!(fix_year("第12024届", 2024), None);
     }
 
     #[test]

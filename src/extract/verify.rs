@@ -91,8 +91,9 @@ fn correct(f: &mut Field, to: String, why: &str) {
     f.value = Value::Text(to);
 }
 
-/// A credit code: valid → trusted; else one confusable character that makes it valid, when
-/// exactly one such character exists.
+/// A credit code: valid → trusted; else the one code a single OCR slip away that is valid,
+/// when exactly one is: a speck read as `]` (or a J read as one), or one confusable
+/// character (O for 0 …).
 fn verify_code(f: &mut Field) {
     let Some(code) = f.value.as_text().map(str::to_string) else { return };
     let valid = |c: &str| {
@@ -106,28 +107,45 @@ fn verify_code(f: &mut Field) {
         f.prov.confidence = f.prov.confidence.max(VALIDATED);
         return;
     }
-    // specks read as brackets or strokes inside a code: the code's own characters alone
-    let bare: String = code.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '@').collect();
-    if bare != code && valid(&bare) {
-        correct(f, bare, "按校验码校正");
-        f.prov.confidence = f.prov.confidence.min(0.6);
-        return;
+    // the code's own characters: a `]` is a speck, or a J
+    let keep = |c: &char| c.is_ascii_alphanumeric() || *c == '-' || *c == '@';
+    let bases: Vec<String> = {
+        let dropped: String = code.chars().filter(keep).collect();
+        let as_j: String = code.chars().map(|c| if c == ']' { 'J' } else { c }).filter(keep).collect();
+        if dropped == as_j { vec![dropped] } else { vec![dropped, as_j] }
+    };
+    let mut fixes: Vec<String> = Vec::new();
+    let push = |cand: String, fixes: &mut Vec<String>| {
+        let cand = crate::extract::normalize::clean_code(&cand);
+        if cand != code && !fixes.contains(&cand) {
+            fixes.push(cand);
+        }
+    };
+    for base in &bases {
+        if valid(base) {
+            push(base.clone(), &mut fixes);
+        }
     }
-    let chars: Vec<char> = bare.chars().collect();
-    let mut fixes = Vec::new();
-    for (i, c) in chars.iter().enumerate() {
-        let Some((_, alts)) = CONFUSABLE.iter().find(|(k, _)| k == c) else { continue };
-        for alt in alts.chars() {
-            let mut cand = chars.clone();
-            cand[i] = alt;
-            let cand: String = cand.into_iter().collect();
-            if valid(&cand) {
-                fixes.push(cand);
+    if fixes.is_empty() {
+        for base in &bases {
+            let chars: Vec<char> = base.chars().collect();
+            // (a character too many is not undone: dropping one of 19 characters makes another
+            // valid code too often to say which)
+            for (i, c) in chars.iter().enumerate() {
+                let Some((_, alts)) = CONFUSABLE.iter().find(|(k, _)| k == c) else { continue };
+                for alt in alts.chars() {
+                    let mut cand = chars.clone();
+                    cand[i] = alt;
+                    let cand: String = cand.into_iter().collect();
+                    if valid(&cand) {
+                        push(cand, &mut fixes);
+                    }
+                }
             }
         }
     }
-    if fixes.len() == 1 {
-        let to = fixes.pop().unwrap();
+    if let [to] = &fixes[..] {
+        let to = to.clone();
         correct(f, to, "按校验码校正");
         // corrected, not confirmed: a person checks it against the original
         f.prov.confidence = f.prov.confidence.min(0.6);
@@ -172,6 +190,16 @@ fn fuzzy_contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Optio
             for len in e.len().saturating_sub(allowed).max(2)..=(e.len() + 1) {
                 if start + len <= t.len() {
                     d_min = d_min.min(edit_distance(&t[start..start + len], &e));
+                }
+            }
+        }
+        // cut short where the cell wrapped: the text's end against the entry's beginning
+        for keep in (e.len() * 6 / 10).max(3)..e.len() {
+            let allowed_cut = (keep * 3 / 10).max(1);
+            for start in t.len().saturating_sub(keep + 1)..t.len() {
+                let d = edit_distance(&t[start..], &e[..keep]);
+                if d <= allowed_cut {
+                    d_min = d_min.min(d + 1);
                 }
             }
         }
@@ -432,7 +460,7 @@ mod tests {
         verify(&p, "occupation", &mut f);
         assert_eq!(f.value, Value::Text("白酒酿造工".into()));
         // a neighbour's characters around a misread or cut-short value
-        for (read, want) in [("中心壁山区", "璧山区"), ("公司西阳土家族苗族自", "酉阳土家族苗族自治县")] {
+        for (read, want) in [("中心壁山区", "璧山区"), ("公司西阳土家族苗族自", "酉阳土家族苗族自治县"), ("限公司瘟水苗族土家族", "彭水苗族土家族自治县")] {
             let mut f = field(read);
             verify(&p, "host_location", &mut f);
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
@@ -527,9 +555,19 @@ mod tests {
         verify(&p, "credit_code", &mut f);
         assert_eq!(f.value, Value::Text(good.clone()));
         assert!(f.prov.confidence <= 0.6, "a corrected code is not a confirmed one");
-        // a speck read as a bracket inside the code
-        let mut f = field(&format!("{}]{}", &good[..9], &good[9..]));
+        // a speck read as a bracket inside the code, a J read as one
+        let with_j = crate::codes::complete_credit_code("51500242MJ19Y5BF").unwrap();
+        for (bad, want) in [
+            (format!("{}]{}", &good[..9], &good[9..]), &good),
+            (with_j.replacen('J', "]", 1), &with_j),
+        ] {
+            let mut f = field(&bad);
+            verify(&p, "credit_code", &mut f);
+            assert_eq!(&f.value, &Value::Text(want.clone()), "{bad}");
+        }
+        // a legacy organisation code keeps no dash
+        let mut f = field("D2143569]-X");
         verify(&p, "credit_code", &mut f);
-        assert_eq!(f.value, Value::Text(good.clone()));
+        assert_eq!(f.value, Value::Text("D2143569X".into()));
     }
 }
