@@ -49,6 +49,10 @@ enum Command {
         /// no progress bar and no summary line
         #[arg(long)]
         quiet: bool,
+        /// files or folders of paper-era (2019–2023) records, migrated as legacy whatever
+        /// their title reads (repeatable; for scans whose title names no year)
+        #[arg(long, value_name = "PATH")]
+        legacy: Vec<PathBuf>,
     },
     /// Show what was read from one document, as JSON (or its text with --text).
     Inspect {
@@ -92,7 +96,7 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { inputs, pipeline: pipeline_path, out, jobs, fail_on, timings, quiet } => {
+        Command::Run { inputs, pipeline: pipeline_path, out, jobs, fail_on, timings, quiet, legacy } => {
             let p = match load_pipeline(&pipeline_path) {
                 Ok(p) => p,
                 Err(c) => return c,
@@ -104,7 +108,7 @@ fn main() -> ExitCode {
             pipeline::quiet_contained_panics();
             let started = chrono::Local::now();
             let progress = !quiet && std::io::stderr().is_terminal();
-            let result = pipeline::run(&p, &Options { inputs: inputs.clone(), jobs, progress });
+            let result = pipeline::run(&p, &Options { inputs: inputs.clone(), jobs, progress, legacy });
             let summary = RunSummary {
                 pipeline_name: p.meta.name.clone(),
                 pipeline_path: pipeline_path.display().to_string(),

@@ -29,6 +29,16 @@ pub struct Options {
     /// worker threads; None = one per core
     pub jobs: Option<usize>,
     pub progress: bool,
+    /// files under these paths are paper-era (legacy) records whatever their title says:
+    /// for scans whose title cannot be read or names no year
+    pub legacy: Vec<PathBuf>,
+}
+
+/// Whether `path` lies under one of `roots` (compared as canonical paths where they exist).
+fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let path = canon(path);
+    roots.iter().any(|r| path.starts_with(canon(r)))
 }
 
 #[derive(Debug, Default)]
@@ -328,9 +338,18 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
     let pieces: Mutex<Vec<(String, String, Box<[u8]>)>> = Mutex::new(Vec::new());
     pool.install(|| {
         walk.files.par_iter().enumerate().for_each(|(n, f)| {
-            let outcome = catch_unwind(AssertUnwindSafe(|| process(p, f))).unwrap_or_else(|payload| {
+            let mut outcome = catch_unwind(AssertUnwindSafe(|| process(p, f))).unwrap_or_else(|payload| {
                 Outcome::Error(file_error(&f.display, None, f.kind.name(), &ReadError::Panic(panic_message(payload.as_ref()))))
             });
+            if let Outcome::Pieces(pieces) = &mut outcome {
+                if !opts.legacy.is_empty() && under_any(&f.path, &opts.legacy) {
+                    for pc in pieces {
+                        pc.extracted.legacy = true;
+                        // a year of this call on a paper-era record is a misreading or a default
+                        pc.extracted.year = pc.extracted.year.filter(|y| *y != p.meta.year);
+                    }
+                }
+            }
             bar.inc(1);
             match outcome {
                 Outcome::Pieces(v) => {

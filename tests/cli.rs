@@ -189,3 +189,27 @@ fn inspect_shows_fields_with_their_provenance() {
     // a form alone cannot show when it was submitted: a person must look
     assert!(v["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "deadline" && f["severity"] == "review"));
 }
+
+/// `--legacy` says which inputs are paper-era records when the document cannot: they are
+/// migrated as legacy, and the 2024-only rules are not held against them.
+#[test]
+fn legacy_flag_marks_inputs_as_paper_era_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    samples(&input, 8, 11);
+    let forms = input.join("forms");
+    let only_2024 = ["deadline", "event-catalogue", "item-catalogue", "finish-by", "undertaker-limits"];
+    let (out, records, _) = review(&[&forms], &dir.path().join("o1"), &[]);
+    ok(&out);
+    assert!(!records.is_empty());
+    assert!(records.iter().all(|r| r["legacy"] == false), "2024 forms are not legacy by themselves");
+    let (out, records, _) = review(&[&forms], &dir.path().join("o2"), &["--legacy", forms.to_str().unwrap()]);
+    ok(&out);
+    assert!(!records.is_empty());
+    for r in &records {
+        assert_eq!(r["legacy"], true, "{}", r["declaration_id"]);
+        for f in r["findings"].as_array().unwrap() {
+            assert!(!only_2024.contains(&f["rule"].as_str().unwrap()), "a 2024-only rule on a legacy record: {f}");
+        }
+    }
+}
