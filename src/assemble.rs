@@ -185,6 +185,8 @@ fn count_field(file: &str, n: usize, method: Method) -> Field {
             confidence: 1.0,
             raw: None,
             corrections: Vec::new(),
+            bbox: None,
+            crop_png: Vec::new(),
         },
     }
 }

@@ -114,7 +114,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                 drop(doc);
                 drop(bytes);
                 let mut seals = Vec::new();
-                let (lines, coverage) = match scanned_pdf_lines(p, &full, pages, Some((&f.display, &mut seals))) {
+                let (lines, coverage, thumbs) = match scanned_pdf_lines(p, &full, pages, Some((&f.display, &mut seals))) {
                     Ok(l) => l,
                     Err(e) => return Outcome::Error(ocr_error(&f.display, Some(sha), kind, e)),
                 };
@@ -130,7 +130,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
                         &format!("{pages} pages, largest image covers {:.0}% of a page", coverage * 100.0),
                     ));
                 }
-                return scanned_outcome(&f.display, lines.len(), read, source, seals);
+                return scanned_outcome(p, &f.display, lines.len(), read, source, seals, &thumbs);
             }
             let signatures: Vec<SignatureInfo> = doc
                 .signatures
@@ -176,14 +176,18 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             let mut lines = Vec::new();
             let mut ocr_failure = None;
             let mut seals = Vec::new();
+            let mut thumbs = Vec::new();
             let pages = read::image::for_each_page(&f.path, &read::image::ImageLimits::default(), |page| {
                 let n = page.index as u32 + 1;
                 let read = extract::scan::page_lines(p, &page.image, n, page.effective_dpi())
                     .and_then(|l| Ok((l, seal::on_page(p, &page.image, page.effective_dpi(), &f.display, n)?)));
                 match read {
-                    Ok((l, s)) => {
+                    Ok(((l, thumb), s)) => {
                         lines.extend(l);
                         seals.extend(s);
+                        if thumbs.len() < extract::scan::MAX_THUMBS {
+                            thumbs.push(thumb);
+                        }
                         std::ops::ControlFlow::Continue(())
                     }
                     Err(e) => {
@@ -201,7 +205,7 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             }
             let source = SourceFile { file: f.display.clone(), sha256: sha.unwrap_or_default(), kind: kind.into(), pages: Some(pages as u32) };
             let read = extract::extract_form(p, &f.display, Method::Ocr, &lines);
-            scanned_outcome(&f.display, lines.len(), read, source, seals)
+            scanned_outcome(p, &f.display, lines.len(), read, source, seals, &thumbs)
         }
         FileKind::Sheet(format) => {
             let sha = discover::hash_file(&f.path).ok();
@@ -237,19 +241,24 @@ fn scanned_pdf_lines(
     doc: &lopdf::Document,
     pages: u32,
     mut seals: Option<(&str, &mut Vec<SealMark>)>,
-) -> Result<(Vec<extract::layout::Line>, f32), ScanError> {
+) -> Result<(Vec<extract::layout::Line>, f32, Vec<extract::scan::PageThumb>), ScanError> {
     let limits = read::image::ImageLimits::default();
     let mut lines = Vec::new();
+    let mut thumbs = Vec::new();
     let mut coverage = 0.0f32;
     for page in 1..=pages {
         let Some(img) = read::pdfimage::largest_page_image(doc, page, &limits).map_err(ScanError::Read)? else { continue };
         coverage = coverage.max(img.coverage);
-        lines.extend(extract::scan::page_lines(p, &img.image, page, img.dpi)?);
+        let (l, thumb) = extract::scan::page_lines(p, &img.image, page, img.dpi)?;
+        lines.extend(l);
+        if thumbs.len() < extract::scan::MAX_THUMBS {
+            thumbs.push(thumb);
+        }
         if let Some((file, out)) = seals.as_mut() {
             out.extend(seal::on_page(p, &img.image, img.dpi, file, page)?);
         }
     }
-    Ok((lines, coverage))
+    Ok((lines, coverage, thumbs))
 }
 
 /// A page image covering at least this share of its page is a scan of the page.
@@ -282,9 +291,20 @@ fn ocr_error(file: &str, sha256: Option<String>, kind: &str, e: impl Into<ScanEr
 
 /// A scan's record: the fields OCR could read. A scan that yields no form is a declaration
 /// of its own that a person must look at, never a pass.
-fn scanned_outcome(file: &str, lines: usize, read: Result<Extracted, extract::NotAForm>, source: SourceFile, seals: Vec<SealMark>) -> Outcome {
+fn scanned_outcome(
+    p: &Pipeline,
+    file: &str,
+    lines: usize,
+    read: Result<Extracted, extract::NotAForm>,
+    source: SourceFile,
+    seals: Vec<SealMark>,
+    thumbs: &[extract::scan::PageThumb],
+) -> Outcome {
     let mut extracted = match read {
-        Ok(e) => e,
+        Ok(mut e) => {
+            extract::scan::attach_crops(p, &mut e, thumbs);
+            e
+        }
         Err(e) => {
             let mut f = Finding::new(
                 "required",
@@ -457,7 +477,7 @@ pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
             if doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty())) {
                 return Ok(doc.pages.iter().map(read::pdf::page_text).collect::<Vec<_>>().join("\n"));
             }
-            let (lines, _) = scanned_pdf_lines(p, &full, doc.pages.len() as u32, None).map_err(|e| ocr_error(&display, None, "pdf", e))?;
+            let (lines, _, _) = scanned_pdf_lines(p, &full, doc.pages.len() as u32, None).map_err(|e| ocr_error(&display, None, "pdf", e))?;
             Ok(lines_text(&lines))
         }
         FileKind::Image(_) => {
@@ -465,7 +485,7 @@ pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
             let mut failure = None;
             read::image::for_each_page(path, &read::image::ImageLimits::default(), |page| {
                 match extract::scan::page_lines(p, &page.image, page.index as u32 + 1, page.effective_dpi()) {
-                    Ok(l) => lines.extend(l),
+                    Ok((l, _)) => lines.extend(l),
                     Err(e) => failure = Some(e),
                 }
                 std::ops::ControlFlow::Continue(())

@@ -36,6 +36,8 @@ fn fields(file: &str, method: Method, kv: &[(&'static str, String)]) -> BTreeMap
                         confidence: 1.0,
                         raw: None,
                         corrections: vec![],
+                        bbox: None,
+                        crop_png: Vec::new(),
                     },
                 },
             ))

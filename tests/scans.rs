@@ -63,6 +63,17 @@ fn scanned_and_legacy_forms_are_read() {
             }
         }
     }
+    // every doubtful OCR'd value in the HTML report comes with the crop it was read from: a
+    // PNG of one line of the page, not the page
+    let html = std::fs::read_to_string(dir.path().join("out/review-report.html")).unwrap();
+    let crops: Vec<&str> = html.split("<img class=\"crop\" alt=\"原件\" src=\"data:image/png;base64,").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+    // (every value read below the pipeline's 0.80 is highlighted as `low`; on scans all are OCR'd)
+    let doubtful = html.matches("<td class=\"low\"").count();
+    assert!(doubtful > 0 && crops.len() == doubtful, "{} crops for {doubtful} doubtful OCR'd values", crops.len());
+    for c in &crops {
+        let img = image::load_from_memory(&unbase64(c)).expect("a crop is a PNG");
+        assert!((16..=200).contains(&img.height()) && img.width() >= 16 && img.width() <= 480, "crop {}×{}", img.width(), img.height());
+    }
     for (kind, (ok, n)) in &tally {
         println!("{kind}: core fields read exactly {ok}/{n} = {:.4}", *ok as f64 / *n as f64);
     }
@@ -90,4 +101,24 @@ fn an_unreadable_scan_is_a_review_never_a_pass() {
     let r = &records[0];
     assert_eq!(r["verdict"], "review");
     assert!(r["findings"].as_array().unwrap().iter().any(|f| f["message"].as_str().unwrap().contains("扫描件无法识别")));
+}
+
+/// Standard base64 (the HTML's data URIs).
+fn unbase64(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=').map(val).collect();
+    bytes
+        .chunks(4)
+        .flat_map(|q| {
+            let n = q.iter().enumerate().fold(0u32, |n, (i, &v)| n | (v as u32) << (18 - 6 * i));
+            let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.into_iter().take(q.len() - 1)
+        })
+        .collect()
 }

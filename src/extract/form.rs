@@ -29,6 +29,16 @@ struct RawValue {
     text: String,
     page: u32,
     conf: f32,
+    /// where on the page it was read: x0, y0, x1, y1 in points
+    bbox: Option<[f32; 4]>,
+}
+
+/// The union of two boxes.
+fn union(a: Option<[f32; 4]>, b: [f32; 4]) -> [f32; 4] {
+    match a {
+        Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+        None => b,
+    }
 }
 
 fn is_colon(c: char) -> bool {
@@ -362,6 +372,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 continue; // the header repeated on a new page
             } else {
                 let mut cells: Vec<Option<String>> = vec![None; cols.cols.len()];
+                let mut boxes: Vec<Option<[f32; 4]>> = vec![None; cols.cols.len()];
                 let mut conf = 1.0f32;
                 for c in &line.chunks {
                     // OCR'd specks and shadows read as letters and signs (`Bae`, `%`, `eta`):
@@ -386,11 +397,13 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                             if !t.is_empty() {
                                 let cell = cells[col].get_or_insert_with(String::new);
                                 cell.push_str(t);
+                                boxes[col] = Some(union(boxes[col], [c.x0, line.top, c.x1, line.y]));
                             }
                         }
                         continue;
                     }
                     let i = cols.column_at(c.x0, c.x1);
+                    boxes[i] = Some(union(boxes[i], [c.x0, line.top, c.x1, line.y]));
                     let cell = cells[i].get_or_insert_with(String::new);
                     if !cell.is_empty() {
                         cell.push(' ');
@@ -426,8 +439,15 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                             // a wrapped cell continues on the next line
                             v.text.push_str(&cell);
                             v.conf = v.conf.min(conf);
+                            // the box grows by the wrapped line right under it, not by text
+                            // that strayed in from far below
+                            if let (Some(b), Some(vb)) = (boxes[i], v.bbox) {
+                                if b[1] - vb[3] < 1.5 * (b[3] - b[1]).max(1.0) {
+                                    v.bbox = Some(union(v.bbox, b));
+                                }
+                            }
                         })
-                        .or_insert(RawValue { text: cell, page: line.page, conf });
+                        .or_insert(RawValue { text: cell, page: line.page, conf, bbox: boxes[i] });
                 }
                 continue;
             }
@@ -458,6 +478,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                         text: under.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" "),
                         page: line.page,
                         conf: first.conf,
+                        bbox: Some([first.x0, line.top, under.iter().map(|c| c.x1).fold(first.x1, f32::max), line.y]),
                     });
                 }
             }
@@ -472,12 +493,14 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 labels_found += 1;
                 let mut parts: Vec<&str> = Vec::new();
                 let mut conf = 1.0f32;
+                let mut bbox: Option<[f32; 4]> = None;
                 let mut j = k + 1;
                 while j < tokens.len() {
                     match &tokens[j] {
-                        Token::Value { text, conf: c, .. } => {
+                        Token::Value { text, conf: c, x0: v0, x1: v1 } => {
                             parts.push(text);
                             conf = conf.min(*c);
+                            bbox = Some(union(bbox, [*v0, line.top, *v1, line.y]));
                         }
                         Token::Label { .. } => break,
                     }
@@ -488,7 +511,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                         pending_below.push((key.clone(), *x0, *x1));
                     }
                 } else if !header.contains_key(key) {
-                    header.insert(key.clone(), RawValue { text: parts.join(" "), page: line.page, conf });
+                    header.insert(key.clone(), RawValue { text: parts.join(" "), page: line.page, conf, bbox });
                 }
                 k = j;
             } else {
@@ -638,6 +661,8 @@ fn make_field(
         confidence: raw.conf,
         raw: None,
         corrections: Vec::new(),
+        bbox: if method == Method::Ocr { raw.bbox } else { None },
+        crop_png: Vec::new(),
     };
     match normalize(kind, &raw.text) {
         Ok(Some(value)) => {
@@ -692,6 +717,7 @@ mod tests {
         Line {
             page: 1,
             y,
+            top: y - 10.0,
             size: 10.0,
             ruled: false,
             chunks: chunks

@@ -21,6 +21,8 @@ pub struct Line {
     pub y: f32,
     /// typical character height on the line
     pub size: f32,
+    /// top of the line's highest chunk, points from the page top
+    pub top: f32,
     pub chunks: Vec<Chunk>,
     /// one row of a ruled table found on a scan: its cells cannot continue another row
     pub ruled: bool,
@@ -78,7 +80,7 @@ pub fn lines_from_pages(pages: &[Page]) -> Vec<Line> {
                 continue;
             }
             let size = tl.spans.iter().map(|s| s.size).fold(0.0f32, f32::max);
-            out.push(Line { page: p.number, y: tl.y, size, chunks, ruled: false });
+            out.push(Line { page: p.number, y: tl.y, size, top: tl.y - size, chunks, ruled: false });
         }
     }
     out

@@ -49,8 +49,21 @@ fn pt(dpi: f32) -> f32 {
     72.0 / dpi.max(1.0)
 }
 
-/// Lines of one scanned page, in reading order, coordinates in points.
-pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
+/// A small greyscale copy of a page as it was recognised (straightened, deskewed), for the
+/// crops of doubtful values in the HTML report.
+pub struct PageThumb {
+    pub page: u32,
+    pub image: GrayImage,
+    /// thumbnail pixels per point of the page coordinates the lines use
+    pub px_per_pt: f32,
+}
+
+/// Resolution of the page thumbnails (enough to read 10-pt Chinese in a crop).
+const THUMB_DPI: f32 = 150.0;
+
+/// Lines of one scanned page, in reading order, coordinates in points, and the page's
+/// thumbnail.
+pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Result<(Vec<Line>, PageThumb), OcrError> {
     // a phone photo: the page straightened first (then it fills the image: A4 is 8.27 in wide)
     let rectified = ocr::prep::rectify_photo(img);
     let (img, dpi) = match &rectified {
@@ -60,13 +73,73 @@ pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Resu
     let prep = ocr::prepare(img, &PrepOptions::default());
     let binary = prep.binary.as_ref().unwrap_or(&prep.gray);
     let grid = ocr::find_grid(binary);
-    ocr::with_engine(|eng| -> Result<Vec<Line>, OcrError> {
+    let lines = ocr::with_engine(|eng| -> Result<Vec<Line>, OcrError> {
         eng.set_dpi(dpi.round() as u32);
         let mut lines = table_lines(p, eng, &prep.gray, &grid, page, dpi)?;
         lines.extend(band_lines(eng, &prep.gray, &grid, page, dpi)?);
         lines.sort_by(|a, b| a.y.total_cmp(&b.y));
         Ok(lines)
-    })?
+    })??;
+    let scale = (THUMB_DPI / dpi.max(1.0)).min(1.0);
+    let (w, h) = (((prep.gray.width() as f32 * scale) as u32).max(1), ((prep.gray.height() as f32 * scale) as u32).max(1));
+    let image = image::imageops::resize(&prep.gray, w, h, image::imageops::FilterType::Triangle);
+    Ok((lines, PageThumb { page, image, px_per_pt: scale * dpi / 72.0 }))
+}
+
+/// Pages of one document kept for crops at most (a declaration has a few; a 50-page TIFF
+/// does not keep 50 thumbnails).
+pub const MAX_THUMBS: usize = 8;
+
+/// Puts a crop of the page beside every OCR'd value read below the pipeline's confidence
+/// threshold, so a reviewer sees what the recogniser saw.
+pub fn attach_crops(p: &Pipeline, e: &mut crate::model::Extracted, thumbs: &[PageThumb]) {
+    let threshold = p.rules.low_confidence.threshold;
+    let fields = e.fields.values_mut().chain(e.items.iter_mut().flat_map(|i| i.fields.values_mut()));
+    for f in fields {
+        let prov = &mut f.prov;
+        if prov.method != crate::model::Method::Ocr || prov.confidence >= threshold {
+            continue;
+        }
+        let (Some(b), Some(page)) = (prov.bbox, prov.page) else { continue };
+        let Some(t) = thumbs.iter().find(|t| t.page == page) else { continue };
+        prov.crop_png = crop_png(t, b);
+    }
+}
+
+/// A PNG of the thumbnail around a box (points), with a margin, at most 480 px wide.
+fn crop_png(t: &PageThumb, b: [f32; 4]) -> Vec<u8> {
+    let margin = 4.0;
+    let px = |v: f32, hi: u32| ((v * t.px_per_pt).round().max(0.0) as u32).min(hi);
+    let (w, h) = t.image.dimensions();
+    let (x0, y0) = (px(b[0] - margin, w), px(b[1] - margin, h));
+    let (x1, y1) = (px(b[2] + margin, w), px(b[3] + margin, h));
+    if x1 <= x0 + 2 || y1 <= y0 + 2 {
+        return Vec::new();
+    }
+    // a value is a line or two: a taller box is cut to its top
+    let (x1, y1) = (x1.min(x0 + 480), y1.min(y0 + 160));
+    let crop = image::imageops::crop_imm(&t.image, x0, y0, x1 - x0, y1 - y0).to_image();
+    // 16 grey levels, two pixels a byte: print stays legible and a crop is a few KB (a
+    // report of thousands of scans carries thousands of them)
+    let (cw, ch) = crop.dimensions();
+    let mut packed = Vec::with_capacity(((cw as usize + 1) / 2) * ch as usize);
+    for row in crop.as_raw().chunks(cw as usize) {
+        for pair in row.chunks(2) {
+            let hi = pair[0] >> 4;
+            let lo = pair.get(1).map_or(0, |v| v >> 4);
+            packed.push(hi << 4 | lo);
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, cw, ch);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Four);
+    enc.set_compression(png::Compression::High);
+    let written = enc.write_header().and_then(|mut w| w.write_image_data(&packed));
+    match written {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// One line per table row; one chunk per non-empty cell. A cell to the right of a label, or
@@ -80,6 +153,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
     for row in grid.rows() {
         let mut chunks = Vec::new();
         let mut y = 0.0f32;
+        let mut top = f32::MAX;
         let mut size = 0.0f32;
         let mut pending: Option<String> = None;
         let mut header: Vec<(u32, u32, String)> = Vec::new();
@@ -129,6 +203,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
             }
             chunks.push(Chunk { text, x0: r.x0 as f32 * k, x1: r.x1 as f32 * k, conf });
             y = y.max(r.y1 as f32 * k);
+            top = top.min(r.y0 as f32 * k);
             size = size.max((r.height() as f32 * k).min(14.0));
         }
         // a row of three or more item labels is the item table's header
@@ -136,7 +211,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
             columns = header;
         }
         if !chunks.is_empty() {
-            lines.push(Line { page, y, size: size.max(6.0), chunks, ruled: true });
+            lines.push(Line { page, y, size: size.max(6.0), top, chunks, ruled: true });
         }
     }
     Ok(lines)
@@ -267,11 +342,12 @@ pub fn words_to_lines(words: &[Word], page: u32, k: f32) -> Vec<Line> {
         let id = (w.block, w.par, w.line);
         let height = (w.y1 - w.y0) as f32;
         if last != Some(id) {
-            out.push(Line { page, y: w.y1 as f32 * k, size: (height * k).max(6.0), chunks: Vec::new(), ruled: false });
+            out.push(Line { page, y: w.y1 as f32 * k, size: (height * k).max(6.0), top: w.y0 as f32 * k, chunks: Vec::new(), ruled: false });
             last = Some(id);
         }
         let line = out.last_mut().unwrap();
         line.y = line.y.max(w.y1 as f32 * k);
+        line.top = line.top.min(w.y0 as f32 * k);
         match line.chunks.last_mut() {
             Some(c) if (w.x0 as f32 * k) - c.x1 <= height * k * 0.9 => {
                 c.text.push_str(text);

@@ -101,6 +101,8 @@ pub fn extract_sheets(p: &Pipeline, file: &str, sheets: &[Sheet]) -> Result<Vec<
                     confidence: 1.0,
                     raw: None,
                     corrections: Vec::new(),
+                    bbox: None,
+                    crop_png: Vec::new(),
                 };
                 match value_of(kind, cell) {
                     Ok(Some(value)) => {

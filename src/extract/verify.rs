@@ -433,6 +433,8 @@ mod tests {
                 confidence: 0.7,
                 raw: None,
                 corrections: vec![],
+                bbox: None,
+                crop_png: Vec::new(),
             },
         }
     }

@@ -89,6 +89,7 @@ details.d[open]{border-color:#888}
 .na{color:#aaa}
 .src{color:#777;font-size:12px}
 .low{background:#fff3cd}
+img.crop{display:block;max-width:240px;margin-top:3px;border:1px solid #e0c060;background:#fff}
 .muted{color:#777}
 "#;
 
@@ -410,6 +411,15 @@ fn findings_list<W: Write>(h: &mut W, d: &Declaration) -> io::Result<()> {
     h.write_all("</ul>".as_bytes())
 }
 
+/// A doubtful OCR'd value's crop of the page (what the recogniser saw, beside what it read),
+/// or nothing.
+fn crop_img(f: &Field) -> String {
+    if f.prov.crop_png.is_empty() {
+        return String::new();
+    }
+    format!("<img class=\"crop\" alt=\"原件\" src=\"data:image/png;base64,{}\">", base64(&f.prov.crop_png))
+}
+
 /// A table cell with a value; low confidence is highlighted, and where the value came from
 /// is given (as a tooltip) when it is not the usual place.
 fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>) -> String {
@@ -423,7 +433,7 @@ fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>) -> String
     };
     let w = where_text(d, &f.prov);
     let q = quality_text(f);
-    let value = esc(&f.value.to_string());
+    let value = format!("{}{}", esc(&f.value.to_string()), crop_img(f));
     if q.is_empty() && usual == Some(w.as_str()) {
         format!("<td{class}>{value}</td>")
     } else {
@@ -500,7 +510,7 @@ fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<(
                 if !note.is_empty() {
                     write!(h, " <span class=\"src\">（{}）</span>", esc(&note))?;
                 }
-                h.write_all("</td></tr>".as_bytes())?;
+                write!(h, "{}</td></tr>", crop_img(f))?;
             }
         }
     }

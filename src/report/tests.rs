@@ -20,6 +20,8 @@ fn prov(file: &str, page: u32, method: Method, confidence: f32) -> Provenance {
         confidence,
         raw: None,
         corrections: Vec::new(),
+        bbox: None,
+        crop_png: Vec::new(),
     }
 }
 
@@ -133,6 +135,8 @@ fn fixtures() -> Vec<Declaration> {
         confidence: 1.0,
         raw: Some("2024-02-03 16:22:10".into()),
         corrections: Vec::new(),
+        bbox: None,
+        crop_png: Vec::new(),
     };
     pass.fields.insert("submitted_at".into(), submitted);
     pass.has_sheet = true;
