@@ -213,3 +213,30 @@ fn legacy_flag_marks_inputs_as_paper_era_records() {
         }
     }
 }
+
+/// The nightly job reviews the same uploads again: electronic seal images read in an earlier
+/// run come from the output folder's cache, and the records are exactly those of a fresh run.
+#[test]
+fn a_rerun_reads_no_seal_again_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    samples(&input, 12, 5);
+    let out = dir.path().join("out");
+    let seals_read = |o: &std::process::Output| -> u64 {
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        let line = err.lines().find(|l| l.contains("seals read")).unwrap_or_else(|| panic!("no timings: {err}")).to_string();
+        let before = line.split(" seals read").next().unwrap();
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let (first, records, _) = review(&[&input], &out, &["--timings"]);
+    ok(&first);
+    assert!(seals_read(&first) > 0, "the first run reads the seals");
+    let (again, records_again, _) = review(&[&input], &out, &["--timings"]);
+    ok(&again);
+    assert_eq!(seals_read(&again), 0, "the rerun reads them from the cache");
+    assert_eq!(records, records_again);
+    let (fresh, records_fresh, _) = review(&[&input], &dir.path().join("fresh"), &["--no-cache"]);
+    ok(&fresh);
+    assert_eq!(records, records_fresh);
+    assert!(!dir.path().join("fresh/.cache").exists(), "--no-cache keeps nothing");
+}

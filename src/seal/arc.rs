@@ -247,6 +247,8 @@ fn is_cjk(c: char) -> bool {
 /// Steps along the text × across it of the fingerprint.
 const FP_A: usize = 256;
 const FP_R: usize = 8;
+// `distance` compares columns as bytes
+const _: () = assert!(FP_R == 8 && FP_A % 8 == 0);
 
 /// A perceptual hash of the seal's text (what tells one unit's seal from another's — rings
 /// and stars all look alike, and names of one length put their characters in the same
@@ -288,21 +290,25 @@ pub fn distance(a: &[u64], b: &[u64]) -> f32 {
     if a.len() != b.len() || a.is_empty() || a.len() * 64 != FP_A * FP_R {
         return 1.0;
     }
-    let bit = |v: &[u64], i: usize| v[i / 64] >> (i % 64) & 1;
+    // a column is FP_R = 8 bits, one byte: a shift by whole columns is a shift by bytes, and
+    // the overlap is compared eight columns (one u64) at a time
+    let ab: Vec<u8> = a.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let bb: Vec<u8> = b.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..s.len()].copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
     let mut best = f32::MAX;
     for shift in -4i64..=4 {
-        let (mut diff, mut any) = (0usize, 0usize);
-        for ai in 0..FP_A {
-            let bj = ai as i64 + shift;
-            if bj < 0 || bj >= FP_A as i64 {
-                continue;
-            }
-            let bj = bj as usize;
-            for r in 0..FP_R {
-                let (x, y) = (bit(a, ai * FP_R + r), bit(b, bj * FP_R + r));
-                diff += (x != y) as usize;
-                any += (x | y) as usize;
-            }
+        let lo = (-shift).max(0) as usize;
+        let hi = (FP_A as i64 - shift.max(0)) as usize;
+        let (sa, sb) = (&ab[lo..hi], &bb[(lo as i64 + shift) as usize..(hi as i64 + shift) as usize]);
+        let (mut diff, mut any) = (0u32, 0u32);
+        for (x, y) in sa.chunks(8).zip(sb.chunks(8)) {
+            let (x, y) = (word(x), word(y));
+            diff += (x ^ y).count_ones();
+            any += (x | y).count_ones();
         }
         best = best.min(diff as f32 / any.max(1) as f32);
     }
@@ -351,4 +357,57 @@ pub fn crop_png(ink: &InkMap, f: &Found, size: u32) -> Vec<u8> {
         let _ = w.finish();
     }
     buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain definition: bit by bit, every column shift of −4..=4.
+    fn distance_bitwise(a: &[u64], b: &[u64]) -> f32 {
+        let bit = |v: &[u64], i: usize| v[i / 64] >> (i % 64) & 1;
+        let mut best = f32::MAX;
+        for shift in -4i64..=4 {
+            let (mut diff, mut any) = (0usize, 0usize);
+            for ai in 0..FP_A {
+                let bj = ai as i64 + shift;
+                if bj < 0 || bj >= FP_A as i64 {
+                    continue;
+                }
+                for r in 0..FP_R {
+                    let (x, y) = (bit(a, ai * FP_R + r), bit(b, bj as usize * FP_R + r));
+                    diff += (x != y) as usize;
+                    any += (x | y) as usize;
+                }
+            }
+            best = best.min(diff as f32 / any.max(1) as f32);
+        }
+        best
+    }
+
+    #[test]
+    fn fingerprint_distance_is_the_bitwise_definition() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..50 {
+            let a: Vec<u64> = (0..FP_A * FP_R / 64).map(|_| next() & next()).collect();
+            // b: a shifted by a few columns with some bits flipped, or unrelated
+            let shift = (next() % 5) as usize;
+            let mut b: Vec<u64> = a.iter().map(|w| w << (8 * shift)).collect();
+            for w in b.iter_mut().step_by(3) {
+                *w ^= next() & next() & next();
+            }
+            let c: Vec<u64> = (0..a.len()).map(|_| next()).collect();
+            for (p, q) in [(&a, &b), (&a, &c), (&b, &a), (&a, &a)] {
+                assert!((distance(p, q) - distance_bitwise(p, q)).abs() < 1e-6);
+            }
+        }
+        let a: Vec<u64> = (0..32).map(|i| i as u64 * 0x0101_0101).collect();
+        assert_eq!(distance(&a, &a), 0.0);
+    }
 }

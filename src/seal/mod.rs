@@ -4,15 +4,15 @@
 //! Two ways in: a scanned page image ([`on_page`]), and a born-digital PDF's seal-sized image
 //! XObjects, composited with their soft mask onto white ([`in_pdf`]). Detection runs on a
 //! downscaled ink map; the arc is read (Tesseract) only where a ring was found, and an
-//! electronic seal image seen before in the batch is not read again (cache by content hash).
+//! electronic seal image seen before is not read again (`cache`: by content hash, across runs
+//! with a cache folder).
 
 pub mod arc;
+pub mod cache;
 pub mod detect;
 pub mod matching;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use image::DynamicImage;
@@ -132,10 +132,6 @@ fn read_found_untimed(img: &DynamicImage, f: &Found, expected: Option<&str>) -> 
     })
 }
 
-/// Readings of electronic seal images already seen, by content hash.
-static SEEN: Mutex<Option<HashMap<[u8; 32], Vec<SealMark>>>> = Mutex::new(None);
-const SEEN_MAX: usize = 4096;
-
 /// Seals in a born-digital PDF: every image XObject a page paints at seal size (from the
 /// pipeline's diameter range, by its placement), composited onto white with its soft mask.
 /// Positions are mm from the page's top-left corner. `expected`: the applicant's name from the
@@ -154,10 +150,9 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
             if wmm.max(hmm) < prm.min_mm || wmm.min(hmm) > prm.max_mm * 1.6 || u.width < 24 || u.height < 24 {
                 continue;
             }
-            let key = content_key(doc, u.id);
+            let key = content_key(doc, u.id, &prm);
             if let Some(k) = key {
-                let cached = SEEN.lock().ok().and_then(|g| g.as_ref().and_then(|m| m.get(&k).cloned()));
-                if let Some(marks) = cached {
+                if let Some(marks) = cache::get(&k) {
                     CACHED_COUNT.fetch_add(marks.len() as u64, Ordering::Relaxed);
                     out.extend(place(marks, &u, page, page_h, file));
                     continue;
@@ -177,13 +172,7 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
                 marks.push(m);
             }
             if let Some(k) = key {
-                if let Ok(mut g) = SEEN.lock() {
-                    let m = g.get_or_insert_with(HashMap::new);
-                    if m.len() >= SEEN_MAX {
-                        m.clear();
-                    }
-                    m.insert(k, marks.clone());
-                }
+                cache::put(k, &marks);
             }
             out.extend(place(marks, &u, page, page_h, file));
         }
@@ -212,10 +201,13 @@ fn place(marks: Vec<SealMark>, u: &pdfimage::ImageUse, page: u32, page_h: f32, f
         .collect()
 }
 
-/// A hash of an image XObject's stream and its soft mask's.
-fn content_key(doc: &Document, id: lopdf::ObjectId) -> Option<[u8; 32]> {
+/// A hash of an image XObject's stream and its soft mask's, with what else decides the
+/// reading (the cache version, the seal sizes looked for).
+fn content_key(doc: &Document, id: lopdf::ObjectId, prm: &Params) -> Option<[u8; 32]> {
     let st = doc.get_object(id).ok()?.as_stream().ok()?;
     let mut h = Sha256::new();
+    h.update(cache::VERSION.as_bytes());
+    h.update(format!("{:?}", prm).as_bytes());
     h.update(&st.content);
     if let Ok(Object::Reference(m)) = st.dict.get(b"SMask") {
         if let Ok(ms) = doc.get_object(*m).and_then(Object::as_stream) {
