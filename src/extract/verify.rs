@@ -55,30 +55,41 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 fn closest<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<(&'a str, usize)> {
     let t: Vec<char> = normalize_label(text).chars().collect();
     let allowed = (t.len() / 4).max(1);
-    let mut best: Option<(&str, usize)> = None;
-    let mut tie = false;
+    let mut best = Nearest::default();
     for entry in list {
         let e: Vec<char> = normalize_label(entry).chars().collect();
         if e.len().abs_diff(t.len()) > allowed {
             continue;
         }
         let d = edit_distance(&t, &e);
-        if d > allowed {
-            continue;
+        if d <= allowed {
+            best.offer(entry, d);
         }
-        match best {
+    }
+    best.unique()
+}
+
+/// The entry at the smallest distance, unless two differ there.
+#[derive(Default)]
+struct Nearest<'a> {
+    best: Option<(&'a str, usize)>,
+    tie: bool,
+}
+
+impl<'a> Nearest<'a> {
+    fn offer(&mut self, entry: &'a str, d: usize) {
+        match self.best {
             Some((_, bd)) if d > bd => {}
-            Some((b, bd)) if d == bd => tie |= b != entry,
+            Some((b, bd)) if d == bd => self.tie |= b != entry,
             _ => {
-                best = Some((entry, d));
-                tie = false;
+                self.best = Some((entry, d));
+                self.tie = false;
             }
         }
     }
-    if tie {
-        None
-    } else {
-        best
+
+    fn unique(self) -> Option<(&'a str, usize)> {
+        self.best.filter(|_| !self.tie)
     }
 }
 
@@ -177,8 +188,7 @@ fn contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<&'a 
 /// a character misread (中心壁山区), or cut short where the cell wrapped (西阳土家族苗族自).
 fn fuzzy_contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let t: Vec<char> = normalize_label(text).chars().collect();
-    let mut best: Option<(&str, usize)> = None;
-    let mut tie = false;
+    let mut best = Nearest::default();
     for entry in list {
         let e: Vec<char> = normalize_label(entry).chars().collect();
         if e.len() < 3 {
@@ -203,19 +213,11 @@ fn fuzzy_contained<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Optio
                 }
             }
         }
-        if d_min > allowed {
-            continue;
-        }
-        match best {
-            Some((_, bd)) if d_min > bd => {}
-            Some((b, bd)) if d_min == bd => tie |= b != entry,
-            _ => {
-                best = Some((entry, d_min));
-                tie = false;
-            }
+        if d_min <= allowed {
+            best.offer(entry, d_min);
         }
     }
-    best.filter(|_| !tie).map(|(e, _)| e)
+    best.unique().map(|(e, _)| e)
 }
 
 /// A text field against a closed list.
