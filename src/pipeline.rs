@@ -34,11 +34,9 @@ pub struct Options {
     pub legacy: Vec<PathBuf>,
 }
 
-/// Whether `path` lies under one of `roots` (compared as canonical paths where they exist).
-fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
-    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let path = canon(path);
-    roots.iter().any(|r| path.starts_with(canon(r)))
+/// A path as canonical as it can be made (as given when it does not exist).
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
 #[derive(Debug, Default)]
@@ -351,6 +349,7 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
         );
     }
 
+    let legacy_roots: Vec<PathBuf> = opts.legacy.iter().map(|r| canonical(r)).collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.unwrap_or(0)).build().expect("thread pool");
     // map: each file's records are encoded as they come, with the key that joins them (the
     // batch holds compact bytes, not parsed documents or whole records)
@@ -362,7 +361,7 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
                 Outcome::Error(file_error(&f.display, None, f.kind.name(), &ReadError::Panic(panic_message(payload.as_ref()))))
             });
             if let Outcome::Pieces(pieces) = &mut outcome {
-                if !opts.legacy.is_empty() && under_any(&f.path, &opts.legacy) {
+                if !legacy_roots.is_empty() && legacy_roots.iter().any(|r| canonical(&f.path).starts_with(r)) {
                     for pc in pieces {
                         pc.extracted.legacy = true;
                         // a year of this call on a paper-era record is a misreading or a default

@@ -441,6 +441,13 @@ mod tests {
         }
     }
 
+    /// A field as OCR read it, after `verify`.
+    fn verified(p: &Pipeline, key: &str, read: &str) -> Field {
+        let mut f = field(read);
+        verify(p, key, &mut f);
+        f
+    }
+
     fn pipeline() -> Pipeline {
         Pipeline::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/bayu-2024.toml"))).unwrap()
     }
@@ -448,52 +455,42 @@ mod tests {
     #[test]
     fn closed_lists_correct_one_character_and_record_it() {
         let p = pipeline();
-        let mut f = field("企业和院校技能练兵比起");
-        verify(&p, "category", &mut f);
+        let f = verified(&p, "category", "企业和院校技能练兵比起");
         assert_eq!(f.value, Value::Text("企业和院校技能练兵比武".into()));
         assert_eq!(f.prov.corrections.len(), 1);
         assert_eq!(f.prov.raw.as_deref(), Some("企业和院校技能练兵比起"));
-        let mut f = field("WP5S办公软件应用");
-        verify(&p, "occupation", &mut f);
+        let f = verified(&p, "occupation", "WP5S办公软件应用");
         assert_eq!(f.value, Value::Text("WPS办公软件应用".into()));
         // noise around a value is cut off
-        let mut f = field("学院城口县");
-        verify(&p, "host_location", &mut f);
+        let f = verified(&p, "host_location", "学院城口县");
         assert_eq!(f.value, Value::Text("城口县".into()));
-        let mut f = field("白酒酿造工RAKE");
-        verify(&p, "occupation", &mut f);
+        let f = verified(&p, "occupation", "白酒酿造工RAKE");
         assert_eq!(f.value, Value::Text("白酒酿造工".into()));
         // a neighbour's characters around a misread or cut-short value
         for (read, want) in [("中心壁山区", "璧山区"), ("公司西阳土家族苗族自", "酉阳土家族苗族自治县"), ("限公司瘟水苗族土家族", "彭水苗族土家族自治县")] {
-            let mut f = field(read);
-            verify(&p, "host_location", &mut f);
+            let f = verified(&p, "host_location", read);
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
         }
         // as near one entry as another (黔江区 and 綦江区): left as read
-        let mut f = field("蔡江区");
-        verify(&p, "host_location", &mut f);
+        let f = verified(&p, "host_location", "蔡江区");
         assert_eq!(f.value, Value::Text("蔡江区".into()));
         // far from every entry: left as read
-        let mut f = field("直播带货员");
-        verify(&p, "occupation", &mut f);
+        let f = verified(&p, "occupation", "直播带货员");
         assert_eq!(f.value, Value::Text("直播带货员".into()));
         assert!(f.prov.corrections.is_empty());
         // exact: trusted more
-        let mut f = field("渝中区");
-        verify(&p, "host_location", &mut f);
+        let f = verified(&p, "host_location", "渝中区");
         assert!(f.prov.confidence > 0.9);
     }
 
     #[test]
     fn a_declaration_id_one_digit_off_the_calls_year_is_put_right() {
         let p = pipeline();
-        let mut f = field("BY2624-0012");
-        verify(&p, "declaration_id", &mut f);
+        let f = verified(&p, "declaration_id", "BY2624-0012");
         assert_eq!(f.value, Value::Text("BY2024-0012".into()));
         assert_eq!(f.prov.corrections.len(), 1);
         // another year's id is a finding, not a misreading
-        let mut f = field("BY2023-0012");
-        verify(&p, "declaration_id", &mut f);
+        let f = verified(&p, "declaration_id", "BY2023-0012");
         assert_eq!(f.value, Value::Text("BY2023-0012".into()));
     }
 
@@ -504,15 +501,13 @@ mod tests {
             ("unit_name", "重庆市壁山区职业教育中心", "重庆市璧山区职业教育中心"),
             ("event_name", "架平区第二届乡村振兴技能大赛", "梁平区第二届乡村振兴技能大赛"),
         ] {
-            let mut f = field(read);
-            verify(&p, key, &mut f);
+            let f = verified(&p, key, read);
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
             assert_eq!(f.prov.corrections.len(), 1);
         }
         // names read right, and a misreading as near two districts (黔江区, 綦江区), stay
         for read in ["重庆市渝北区人力资源和社会保障局", "重庆市江北区职业教育中心", "蔡江区第二届技能大赛", "重庆经济技术开发区管委会"] {
-            let mut f = field(read);
-            verify(&p, "unit_name", &mut f);
+            let f = verified(&p, "unit_name", read);
             assert_eq!(f.value, Value::Text(read.into()), "{read}");
         }
     }
@@ -526,23 +521,19 @@ mod tests {
             ("2024年长寿区巴渝工抬杯农业职业技能竞赛", "2024年长寿区“巴渝工匠”杯农业职业技能竞赛"),
             ("鑫达公司2024年“工匠“岗位技能比武", "鑫达公司2024年“工匠”岗位技能比武"),
         ] {
-            let mut f = field(read);
-            verify(&p, "event_name", &mut f);
+            let f = verified(&p, "event_name", read);
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
             assert_eq!(f.prov.corrections.len(), 1);
         }
         // right as read: untouched
         for good in ["2024年“巴渝工匠”杯汽车维修职业技能竞赛", "重庆市第四届咖啡行业职业技能联赛", "鑫达公司2024年“工匠”岗位技能比武"] {
-            let mut f = field(good);
-            verify(&p, "event_name", &mut f);
+            let f = verified(&p, "event_name", good);
             assert_eq!(f.value, Value::Text(good.into()));
         }
-        let mut f = field("2024年“巴渝工匠”杯汽车维修职业技能竞赛");
-        verify(&p, "event_name", &mut f);
+        let f = verified(&p, "event_name", "2024年“巴渝工匠”杯汽车维修职业技能竞赛");
         assert!(f.prov.corrections.is_empty());
         // two characters off is another name, not a misreading
-        let mut f = field("2024年巴山工人杯汽车维修职业技能竞赛");
-        verify(&p, "event_name", &mut f);
+        let f = verified(&p, "event_name", "2024年巴山工人杯汽车维修职业技能竞赛");
         assert_eq!(f.value, Value::Text("2024年巴山工人杯汽车维修职业技能竞赛".into()));
     }
 
@@ -550,13 +541,11 @@ mod tests {
     fn credit_codes_are_fixed_only_when_one_fix_fits() {
         let p = pipeline();
         let good = crate::codes::complete_credit_code("9150010380210043").unwrap();
-        let mut f = field(&good);
-        verify(&p, "credit_code", &mut f);
+        let f = verified(&p, "credit_code", &good);
         assert!(f.prov.confidence > 0.9);
         // an O read for a 0
         let bad = good.replacen("0", "O", 1);
-        let mut f = field(&bad);
-        verify(&p, "credit_code", &mut f);
+        let f = verified(&p, "credit_code", &bad);
         assert_eq!(f.value, Value::Text(good.clone()));
         assert!(f.prov.confidence <= 0.6, "a corrected code is not a confirmed one");
         // a speck read as a bracket inside the code, a J read as one
@@ -565,13 +554,11 @@ mod tests {
             (format!("{}]{}", &good[..9], &good[9..]), &good),
             (with_j.replacen('J', "]", 1), &with_j),
         ] {
-            let mut f = field(&bad);
-            verify(&p, "credit_code", &mut f);
+            let f = verified(&p, "credit_code", &bad);
             assert_eq!(&f.value, &Value::Text(want.clone()), "{bad}");
         }
         // a legacy organisation code keeps no dash
-        let mut f = field("D2143569]-X");
-        verify(&p, "credit_code", &mut f);
+        let f = verified(&p, "credit_code", "D2143569]-X");
         assert_eq!(f.value, Value::Text("D2143569X".into()));
     }
 }

@@ -138,6 +138,8 @@ fn read_found_untimed(img: &DynamicImage, f: &Found, expected: Option<&str>) -> 
 /// form's text (reading stops early once the arc clearly fits it).
 pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Option<&str>) -> Result<Vec<SealMark>, OcrError> {
     let prm = Params::of(p);
+    // what else decides a reading: the cache version, the seal sizes looked for
+    let salt = format!("{}{prm:?}", cache::VERSION);
     let limits = ImageLimits::default();
     let mut out = Vec::new();
     for page in 1..=pages {
@@ -150,7 +152,7 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
             if wmm.max(hmm) < prm.min_mm || wmm.min(hmm) > prm.max_mm * 1.6 || u.width < 24 || u.height < 24 {
                 continue;
             }
-            let key = content_key(doc, u.id, &prm);
+            let key = content_key(doc, u.id, &salt);
             if let Some(k) = key {
                 if let Some(marks) = cache::get(&k) {
                     CACHED_COUNT.fetch_add(marks.len() as u64, Ordering::Relaxed);
@@ -201,13 +203,12 @@ fn place(marks: Vec<SealMark>, u: &pdfimage::ImageUse, page: u32, page_h: f32, f
         .collect()
 }
 
-/// A hash of an image XObject's stream and its soft mask's, with what else decides the
-/// reading (the cache version, the seal sizes looked for).
-fn content_key(doc: &Document, id: lopdf::ObjectId, prm: &Params) -> Option<[u8; 32]> {
+/// A hash of an image XObject's stream and its soft mask's, salted with what else decides the
+/// reading.
+fn content_key(doc: &Document, id: lopdf::ObjectId, salt: &str) -> Option<[u8; 32]> {
     let st = doc.get_object(id).ok()?.as_stream().ok()?;
     let mut h = Sha256::new();
-    h.update(cache::VERSION.as_bytes());
-    h.update(format!("{:?}", prm).as_bytes());
+    h.update(salt.as_bytes());
     h.update(&st.content);
     if let Ok(Object::Reference(m)) = st.dict.get(b"SMask") {
         if let Ok(ms) = doc.get_object(*m).and_then(Object::as_stream) {
