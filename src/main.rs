@@ -150,17 +150,18 @@ fn main() -> ExitCode {
             if timings {
                 let t = shenbao::seal::stage_times();
                 let cpu = process_cpu_secs().max(1e-9);
+                let rest = (cpu - t.detect_secs - t.read_secs).max(1e-9);
                 eprintln!(
-                    "shenbao: timings: {:.2} s wall, {:.2} s CPU; seal detection {:.2} s CPU ({:.1}% of CPU); seal reading {:.2} s CPU ({:.1}%), {} seals read, {} electronic seals seen before; seals add {:.0}% to the rest of the run's CPU",
+                    "shenbao: timings: {:.2} s wall, {:.2} s CPU; seal detection {:.2} s CPU, seal reading {:.2} s CPU, {} seals read ({} electronic seals seen before); the rest {:.2} s CPU; detection adds {:.1}% to the rest, reading {:.0}%",
                     result.seconds,
                     cpu,
                     t.detect_secs,
-                    100.0 * t.detect_secs / cpu,
                     t.read_secs,
-                    100.0 * t.read_secs / cpu,
                     t.read,
                     t.cached,
-                    100.0 * (t.detect_secs + t.read_secs) / (cpu - t.detect_secs - t.read_secs).max(1e-9)
+                    rest,
+                    100.0 * t.detect_secs / rest,
+                    100.0 * t.read_secs / rest,
                 );
             }
             let failing = match fail_on {

@@ -206,17 +206,9 @@ pub fn largest_page_image(
 /// seal's transparency) applied (a stencil or colour-key `/Mask` is not), as RGB, not oriented for display.
 pub fn decode_on_white(doc: &Document, id: ObjectId, limits: &ImageLimits) -> Result<DynamicImage, ReadError> {
     let dec = decode_image(doc, id, limits)?;
-    let st = doc
-        .get_object(id)
-        .and_then(Object::as_stream)
-        .map_err(|e| damaged(format!("image {id:?}: {e}")))?;
-    let mask_id = match st.dict.get(b"SMask") {
-        Ok(Object::Reference(m)) => Some(*m),
-        _ => None,
-    };
-    let mut rgb = dec.image.to_rgb8();
-    if let Some(m) = mask_id {
-        let alpha = decode_image(doc, m, limits)?.image.to_luma8();
+    let mut rgb = dec.image.into_rgb8();
+    if let Some(m) = soft_mask(doc, id)? {
+        let alpha = decode_image(doc, m, limits)?.image.into_luma8();
         let (w, h) = rgb.dimensions();
         let alpha = if alpha.dimensions() != (w, h) {
             image::imageops::resize(&alpha, w, h, image::imageops::FilterType::Triangle)
@@ -231,6 +223,38 @@ pub fn decode_on_white(doc: &Document, id: ObjectId, limits: &ImageLimits) -> Re
         }
     }
     Ok(DynamicImage::ImageRgb8(rgb))
+}
+
+/// The `/SMask` of an image XObject, if it has one.
+fn soft_mask(doc: &Document, id: ObjectId) -> Result<Option<ObjectId>, ReadError> {
+    let st = doc
+        .get_object(id)
+        .and_then(Object::as_stream)
+        .map_err(|e| damaged(format!("image {id:?}: {e}")))?;
+    Ok(match st.dict.get(b"SMask") {
+        Ok(Object::Reference(m)) => Some(*m),
+        _ => None,
+    })
+}
+
+/// An image XObject with a soft mask (how electronic seals are usually made: one flat red
+/// everywhere, the seal in the alpha): the colour of its first pixel, and the mask at its own
+/// resolution. Only the first row of the colour image is decoded: whether it is one colour
+/// throughout is [`is_flat`]'s question. `None` when the image has no soft mask.
+pub fn first_colour_and_mask(doc: &Document, id: ObjectId, limits: &ImageLimits) -> Result<Option<([u8; 3], image::GrayImage)>, ReadError> {
+    let Some(m) = soft_mask(doc, id)? else { return Ok(None) };
+    let first = decode_image_rows(doc, id, limits, 1)?.image.into_rgb8();
+    let p = first.get_pixel(0, 0).0;
+    let alpha = decode_image(doc, m, limits)?.image.into_luma8();
+    Ok(Some((p, alpha)))
+}
+
+/// Whether an image XObject is one colour throughout.
+pub fn is_flat(doc: &Document, id: ObjectId, limits: &ImageLimits) -> Result<bool, ReadError> {
+    let dec = decode_image(doc, id, limits)?;
+    let rgb = dec.image.into_rgb8();
+    let raw = rgb.as_raw();
+    Ok(!dec.truncated && raw.chunks_exact(3).all(|p| p == &raw[..3]))
 }
 
 /// The displayed page size in points (MediaBox; /Rotate not applied) of page `page_no`.
@@ -970,6 +994,17 @@ pub fn decode_image(
     id: ObjectId,
     limits: &ImageLimits,
 ) -> Result<DecodedImage, ReadError> {
+    decode_image_rows(doc, id, limits, u32::MAX)
+}
+
+/// [`decode_image`], but of raw (e.g. Flate) samples only the first `max_rows` rows are
+/// decoded; the rest of the image is white.
+pub fn decode_image_rows(
+    doc: &Document,
+    id: ObjectId,
+    limits: &ImageLimits,
+    max_rows: u32,
+) -> Result<DecodedImage, ReadError> {
     let st = doc
         .get_object(id)
         .and_then(Object::as_stream)
@@ -1125,7 +1160,7 @@ pub fn decode_image(
 
     let mut rows = RowReader::new(&mut *reader, row_bytes, predictor);
     let mut truncated = false;
-    for _ in 0..h {
+    for _ in 0..h.min(max_rows) {
         match rows.next_row() {
             Ok(Some(r)) => {
                 conv.convert(r, &mut out);
@@ -1152,20 +1187,19 @@ pub fn decode_image(
     })
 }
 
-/// A zlib reader, falling back to raw deflate when the zlib header is missing.
+/// A zlib reader, falling back to raw deflate when the zlib header is missing. Buffered: the
+/// rows are read a few hundred bytes at a time, and each read of the decoder is an inflate
+/// call of its own.
 fn inflater<'a>(data: std::borrow::Cow<'a, [u8]>) -> Box<dyn Read + 'a> {
     let zlib = data.len() >= 2
         && data[0] & 0x0f == 8
         && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0;
+    let buffered = |r: Box<dyn Read + 'a>| -> Box<dyn Read + 'a> { Box::new(std::io::BufReader::with_capacity(1 << 16, r)) };
     match (data, zlib) {
-        (std::borrow::Cow::Borrowed(b), true) => Box::new(flate2::read::ZlibDecoder::new(b)),
-        (std::borrow::Cow::Borrowed(b), false) => Box::new(flate2::read::DeflateDecoder::new(b)),
-        (std::borrow::Cow::Owned(v), true) => {
-            Box::new(flate2::read::ZlibDecoder::new(Cursor::new(v)))
-        }
-        (std::borrow::Cow::Owned(v), false) => {
-            Box::new(flate2::read::DeflateDecoder::new(Cursor::new(v)))
-        }
+        (std::borrow::Cow::Borrowed(b), true) => buffered(Box::new(flate2::read::ZlibDecoder::new(b))),
+        (std::borrow::Cow::Borrowed(b), false) => buffered(Box::new(flate2::read::DeflateDecoder::new(b))),
+        (std::borrow::Cow::Owned(v), true) => buffered(Box::new(flate2::read::ZlibDecoder::new(Cursor::new(v)))),
+        (std::borrow::Cow::Owned(v), false) => buffered(Box::new(flate2::read::DeflateDecoder::new(Cursor::new(v)))),
     }
 }
 

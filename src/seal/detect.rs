@@ -27,13 +27,54 @@ impl InkMap {
         }
     }
 
+    /// The map of a region (clipped to the map).
+    pub fn crop(&self, x0: u32, y0: u32, x1: u32, y1: u32) -> InkMap {
+        let (x1, y1) = (x1.min(self.w), y1.min(self.h));
+        let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+        let mut px = Vec::with_capacity(w as usize * h as usize);
+        for y in y0..y0 + h {
+            let row = y as usize * self.w as usize;
+            px.extend_from_slice(&self.px[row + x0 as usize..row + (x0 + w) as usize]);
+        }
+        InkMap { w, h, px }
+    }
+
+    /// The red-ink map of one flat colour shaped by an alpha mask, as it looks on white
+    /// paper: the same as compositing the image onto white and taking [`redness`], by a
+    /// table of the 256 alpha levels.
+    pub fn of_flat_colour(colour: [u8; 3], alpha: &image::GrayImage) -> InkMap {
+        let table: Vec<u8> = (0..=255u32)
+            .map(|a| {
+                let on_white = colour.map(|c| ((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
+                redness(on_white[0], on_white[1], on_white[2])
+            })
+            .collect();
+        InkMap { w: alpha.width(), h: alpha.height(), px: alpha.as_raw().iter().map(|&a| table[a as usize]).collect() }
+    }
+
     /// Bilinear sample at a real position.
     pub fn sample(&self, x: f32, y: f32) -> f32 {
         let (x, y) = (x - 0.5, y - 0.5);
-        let (ix, iy) = (x.floor() as i64, y.floor() as i64);
+        // floor without a libm call (this runs a few thousand times per seal)
+        let floor = |v: f32| {
+            let t = v as i64;
+            if (t as f32) > v {
+                t - 1
+            } else {
+                t
+            }
+        };
+        let (ix, iy) = (floor(x), floor(y));
         let (fx, fy) = (x - ix as f32, y - iy as f32);
-        let a = self.at(ix, iy) as f32 * (1.0 - fx) + self.at(ix + 1, iy) as f32 * fx;
-        let b = self.at(ix, iy + 1) as f32 * (1.0 - fx) + self.at(ix + 1, iy + 1) as f32 * fx;
+        let [p00, p10, p01, p11] = if ix >= 0 && iy >= 0 && ix + 1 < self.w as i64 && iy + 1 < self.h as i64 {
+            let i = iy as usize * self.w as usize + ix as usize;
+            let w = self.w as usize;
+            [self.px[i], self.px[i + 1], self.px[i + w], self.px[i + w + 1]]
+        } else {
+            [self.at(ix, iy), self.at(ix + 1, iy), self.at(ix, iy + 1), self.at(ix + 1, iy + 1)]
+        };
+        let a = p00 as f32 * (1.0 - fx) + p10 as f32 * fx;
+        let b = p01 as f32 * (1.0 - fx) + p11 as f32 * fx;
         a * (1.0 - fy) + b * fy
     }
 }
@@ -230,17 +271,24 @@ fn detect_mode(img: &DynamicImage, dpi: f32, prm: &Params, mode: InkMode) -> Vec
     if w < 16 || h < 16 || dpi <= 1.0 {
         return Vec::new();
     }
+    detect_in(&ink_map(img, mode, 0, 0, w, h), dpi, prm, mode)
+}
+
+/// Seals on an ink map of a whole image of resolution `dpi` (`mode`: how the map was made).
+pub fn detect_in(ink: &InkMap, dpi: f32, prm: &Params, mode: InkMode) -> Vec<Found> {
+    let (w, h) = (ink.w, ink.h);
+    if w < 16 || h < 16 || dpi <= 1.0 {
+        return Vec::new();
+    }
     let px_per_mm = dpi / 25.4;
     // the downscaled map: blocks of ≈ 0.5 mm
     let b = ((px_per_mm * 0.5).round() as u32).max(1);
-    let ink = ink_map(img, mode, 0, 0, w, h);
     let (bw, bh) = (w.div_ceil(b) as usize, h.div_ceil(b) as usize);
     let mut sum = vec![0u32; bw * bh];
-    for y in 0..h as usize {
-        let row = &ink.px[y * w as usize..(y + 1) * w as usize];
-        let by = y / b as usize;
-        for (x, &v) in row.iter().enumerate() {
-            sum[by * bw + x / b as usize] += v as u32;
+    for (y, row) in ink.px.chunks_exact(w as usize).enumerate() {
+        let sums = &mut sum[(y / b as usize) * bw..][..bw];
+        for (s, block) in sums.iter_mut().zip(row.chunks(b as usize)) {
+            *s += block.iter().map(|&v| v as u32).sum::<u32>();
         }
     }
     let area = (b * b) as u32;
@@ -276,7 +324,7 @@ fn detect_mode(img: &DynamicImage, dpi: f32, prm: &Params, mode: InkMode) -> Vec
         let cy = (iy0 + iy1 + 1) as f32 / 2.0 * b as f32;
         let rx = (ix1 - ix0 + 1) as f32 / 2.0 * b as f32;
         let ry = (iy1 - iy0 + 1) as f32 / 2.0 * b as f32;
-        if let Some(f) = refine(&ink, cx, cy, rx, ry, prm, mode) {
+        if let Some(f) = refine(ink, cx, cy, rx, ry, prm, mode) {
             out.push(f);
         }
     }
@@ -486,30 +534,33 @@ fn dilate(mask: &[bool], w: usize, h: usize, d: usize) -> Vec<bool> {
 
 /// Bounding boxes of 8-connected components.
 fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize)> {
-    let mut seen = vec![false; w * h];
+    // on a grid with a one-cell empty border, so neighbours need no bounds checks
+    let pw = w + 2;
+    let mut seen = vec![true; pw * (h + 2)];
+    for y in 0..h {
+        for x in 0..w {
+            seen[(y + 1) * pw + x + 1] = !mask[y * w + x];
+        }
+    }
+    let offsets = [pw + 1, pw, pw - 1, 1];
     let mut out = Vec::new();
     let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !mask[start] || seen[start] {
+    for start in 0..seen.len() {
+        if seen[start] {
             continue;
         }
         seen[start] = true;
         stack.push(start);
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
         while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
+            let (x, y) = (i % pw - 1, i / pw - 1);
             x0 = x0.min(x);
             y0 = y0.min(y);
             x1 = x1.max(x);
             y1 = y1.max(y);
-            for dy in -1i64..=1 {
-                for dx in -1i64..=1 {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if mask[j] && !seen[j] {
+            for o in offsets {
+                for j in [i - o, i + o] {
+                    if !seen[j] {
                         seen[j] = true;
                         stack.push(j);
                     }

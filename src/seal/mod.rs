@@ -13,7 +13,6 @@ pub mod detect;
 pub mod matching;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use image::DynamicImage;
 use lopdf::{Document, Object};
@@ -62,10 +61,47 @@ pub fn stage_times() -> StageTimes {
 }
 
 fn timed<R>(counter: &AtomicU64, f: impl FnOnce() -> R) -> R {
-    let t = Instant::now();
+    let t = thread_cpu_ns();
     let r = f();
-    counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    counter.fetch_add(thread_cpu_ns().saturating_sub(t), Ordering::Relaxed);
     r
+}
+
+/// CPU time of the calling thread (not wall time: with more threads than cores, a thread
+/// waiting for a core would count as working).
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The pixels a seal is read from: a page or seal image, or (an electronic seal of one flat
+/// colour) the red-ink map already made for finding it.
+#[derive(Clone, Copy)]
+enum Pixels<'a> {
+    Image(&'a DynamicImage),
+    Ink(&'a detect::InkMap),
+}
+
+impl Pixels<'_> {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Pixels::Image(img) => (img.width(), img.height()),
+            Pixels::Ink(ink) => (ink.w, ink.h),
+        }
+    }
+
+    /// The ink map of a region: for finding the ring, or (`reading`) for reading the text.
+    fn ink(&self, mode: detect::InkMode, reading: bool, x0: u32, y0: u32, x1: u32, y1: u32) -> detect::InkMap {
+        match self {
+            Pixels::Image(img) if reading => detect::reading_map(img, mode, x0, y0, x1, y1),
+            Pixels::Image(img) => detect::ink_map(img, mode, x0, y0, x1, y1),
+            Pixels::Ink(ink) => ink.crop(x0, y0, x1, y1),
+        }
+    }
 }
 
 /// At most this many seals are read per page (the best by confidence).
@@ -82,7 +118,7 @@ pub fn on_page(p: &Pipeline, img: &DynamicImage, dpi: f32, file: &str, page: u32
     found
         .iter()
         .map(|f| {
-            let mut m = read_found(img, f, None)?;
+            let mut m = read_found(Pixels::Image(img), f, None)?;
             m.file = file.to_string();
             m.page = page;
             m.source = "scan".into();
@@ -96,30 +132,35 @@ pub fn on_page(p: &Pipeline, img: &DynamicImage, dpi: f32, file: &str, page: u32
 /// The seals on an image, most sure first, at most [`MAX_PER_PAGE`].
 fn best_found(img: &DynamicImage, dpi: f32, prm: &Params) -> Vec<Found> {
     let mut found = detect::detect(img, dpi, prm);
-    found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    found.truncate(MAX_PER_PAGE);
+    most_sure(&mut found);
     found
 }
 
-/// Reads one detected seal: its crop's ink map, text arc, readings, fingerprint, PNG.
-fn read_found(img: &DynamicImage, f: &Found, expected: Option<&str>) -> Result<SealMark, OcrError> {
-    READ_COUNT.fetch_add(1, Ordering::Relaxed);
-    timed(&READ_NS, || read_found_untimed(img, f, expected))
+fn most_sure(found: &mut Vec<Found>) {
+    found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    found.truncate(MAX_PER_PAGE);
 }
 
-fn read_found_untimed(img: &DynamicImage, f: &Found, expected: Option<&str>) -> Result<SealMark, OcrError> {
+/// Reads one detected seal: its crop's ink map, text arc, readings, fingerprint, PNG.
+fn read_found(px: Pixels, f: &Found, expected: Option<&str>) -> Result<SealMark, OcrError> {
+    READ_COUNT.fetch_add(1, Ordering::Relaxed);
+    timed(&READ_NS, || read_found_untimed(px, f, expected))
+}
+
+fn read_found_untimed(px: Pixels, f: &Found, expected: Option<&str>) -> Result<SealMark, OcrError> {
+    let (w, h) = px.size();
     let half = f.rx.max(f.ry) * 1.15;
     let x0 = (f.cx - half).floor().max(0.0) as u32;
     let y0 = (f.cy - half).floor().max(0.0) as u32;
-    let x1 = ((f.cx + half).ceil() as u32).min(img.width());
-    let y1 = ((f.cy + half).ceil() as u32).min(img.height());
-    let ink = detect::ink_map(img, f.mode, x0, y0, x1, y1);
+    let x1 = ((f.cx + half).ceil() as u32).min(w);
+    let y1 = ((f.cy + half).ceil() as u32).min(h);
+    let ink = px.ink(f.mode, false, x0, y0, x1, y1);
     let local = Found { cx: f.cx - x0 as f32, cy: f.cy - y0 as f32, ..f.clone() };
     let text_arc = arc::text_arc(&ink, &local);
     let fp = arc::fingerprint(&ink, &local, &text_arc);
     let readings = match f.mode {
         detect::InkMode::Red => arc::read(&ink, &local, &text_arc, expected)?,
-        detect::InkMode::Gray => arc::read(&detect::reading_map(img, f.mode, x0, y0, x1, y1), &local, &text_arc, expected)?,
+        detect::InkMode::Gray => arc::read(&px.ink(f.mode, true, x0, y0, x1, y1), &local, &text_arc, expected)?,
     };
     Ok(SealMark {
         shape: if f.rx.max(f.ry) / f.rx.min(f.ry) > 1.12 { "oval".into() } else { "round".into() },
@@ -160,17 +201,18 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
                     continue;
                 }
             }
-            let t = Instant::now();
-            let Ok(img) = pdfimage::decode_on_white(doc, u.id, &limits) else { continue };
-            let dpi = img.width() as f32 / (wpt / 72.0).max(1e-3);
-            let found = best_found(&img, dpi, &prm);
-            DETECT_NS.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            let Some((pixels, found)) = find_in_image(doc, u.id, wpt, &prm, &limits) else { continue };
+            let px = match &pixels {
+                Decoded::Ink(ink) => Pixels::Ink(ink),
+                Decoded::Image(img) => Pixels::Image(img),
+            };
+            let (w, h) = px.size();
             let mut marks = Vec::new();
             for f in &found {
-                let mut m = read_found(&img, f, expected)?;
+                let mut m = read_found(px, f, expected)?;
                 // position inside the image, as fractions, for `place`
-                m.center_mm = [f.cx / img.width() as f32, f.cy / img.height() as f32];
-                m.size_mm = [2.0 * f.rx / img.width() as f32, 2.0 * f.ry / img.height() as f32];
+                m.center_mm = [f.cx / w as f32, f.cy / h as f32];
+                m.size_mm = [2.0 * f.rx / w as f32, 2.0 * f.ry / h as f32];
                 marks.push(m);
             }
             if let Some(k) = key {
@@ -180,6 +222,41 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
         }
     }
     Ok(out)
+}
+
+/// A seal image's pixels as decoded for finding the seal.
+enum Decoded {
+    Ink(detect::InkMap),
+    Image(DynamicImage),
+}
+
+/// Finds the seals of an image XObject placed `wpt` points wide. A soft mask with a red
+/// first pixel (the usual electronic seal: one flat red shaped by its alpha) is searched on
+/// the red-ink map made straight from the mask; only where that finds a seal is the colour
+/// image decoded whole, to make sure it is one colour (counted as reading). Anything else is
+/// composited onto white and searched like a page. `None`: the image cannot be decoded.
+fn find_in_image(doc: &Document, id: lopdf::ObjectId, wpt: f32, prm: &Params, limits: &ImageLimits) -> Option<(Decoded, Vec<Found>)> {
+    let dpi_of = |w: u32| w as f32 / (wpt / 72.0).max(1e-3);
+    let flat = timed(&DETECT_NS, || {
+        let (colour, alpha) = pdfimage::first_colour_and_mask(doc, id, limits).ok()??;
+        if detect::redness(colour[0], colour[1], colour[2]) == 0 {
+            return None;
+        }
+        let ink = detect::InkMap::of_flat_colour(colour, &alpha);
+        let mut found = detect::detect_in(&ink, dpi_of(ink.w), prm, detect::InkMode::Red);
+        most_sure(&mut found);
+        (!found.is_empty()).then_some((ink, found))
+    });
+    if let Some((ink, found)) = flat {
+        if timed(&READ_NS, || pdfimage::is_flat(doc, id, limits).unwrap_or(false)) {
+            return Some((Decoded::Ink(ink), found));
+        }
+    }
+    timed(&DETECT_NS, || {
+        let img = pdfimage::decode_on_white(doc, id, limits).ok()?;
+        let found = best_found(&img, dpi_of(img.width()), prm);
+        Some((Decoded::Image(img), found))
+    })
 }
 
 /// Marks read in image fractions → page mm (top-left origin) through the placement matrix.
@@ -219,4 +296,75 @@ fn content_key(doc: &Document, id: lopdf::ObjectId, salt: &str) -> Option<[u8; 3
     let mut k = [0u8; 32];
     k.copy_from_slice(&d[..32]);
     Some(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{dictionary, Stream};
+
+    /// A one-page PDF painting one seal-sized image (`rgb`, with `alpha` as its soft mask).
+    fn pdf_with_image(size: u32, rgb: Vec<u8>, alpha: Option<Vec<u8>>) -> Document {
+        let mut doc = Document::with_version("1.7");
+        let mut im = dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => size as i64, "Height" => size as i64,
+                                   "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8 };
+        if let Some(a) = alpha {
+            let mut m = Stream::new(
+                dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => size as i64, "Height" => size as i64,
+                              "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 },
+                a,
+            );
+            m.compress().unwrap();
+            im.set("SMask", doc.add_object(m));
+        }
+        let mut im = Stream::new(im, rgb);
+        im.compress().unwrap();
+        let im = doc.add_object(im);
+        let side = size as f32 / 200.0 * 72.0;
+        let content = doc.add_object(Stream::new(dictionary! {}, format!("q {side:.2} 0 0 {side:.2} 200 100 cm /S Do Q").into_bytes()));
+        let pages = doc.new_object_id();
+        let page = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages, "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                                                "Contents" => content, "Resources" => dictionary! { "XObject" => dictionary! { "S" => im } } });
+        doc.objects.insert(pages, dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }.into());
+        let cat = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+        doc.trailer.set("Root", cat);
+        doc
+    }
+
+    /// An electronic seal found from its mask alone (flat red + soft mask) reads exactly as the
+    /// same seal composited onto white; and an image that only starts with a flat row is not
+    /// taken for flat.
+    #[test]
+    fn a_flat_seal_image_reads_as_its_composite() {
+        let p = Pipeline::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/bayu-2024.toml"))).unwrap();
+        let (size, rgb, alpha) = crate::samples::scan::electronic_seal("重庆市渝北区职业技能鉴定中心", 42.0, 200.0, 7).unwrap();
+        assert!(rgb.chunks_exact(3).all(|c| c == &rgb[..3]), "the sample seal is one flat colour");
+        let composite: Vec<u8> = rgb
+            .chunks_exact(3)
+            .zip(&alpha)
+            .flat_map(|(c, &a)| c.iter().map(move |&v| ((v as u32 * a as u32 + 255 * (255 - a as u32) + 127) / 255) as u8).collect::<Vec<_>>())
+            .collect();
+        // not flat: a lighter red in the lower half, where the first row does not show it
+        let mut shaded = rgb.clone();
+        let half = shaded.len() / 2;
+        for c in shaded[half..].chunks_exact_mut(3) {
+            c[1] = c[1].saturating_add(12);
+        }
+        let read = |doc: &Document| {
+            let marks = in_pdf(&p, doc, 1, "f.pdf", None).unwrap();
+            assert_eq!(marks.len(), 1, "one seal");
+            marks.into_iter().next().unwrap()
+        };
+        let before = stage_times().read;
+        let flat = read(&pdf_with_image(size, rgb, Some(alpha.clone())));
+        let plain = read(&pdf_with_image(size, composite, None));
+        assert_eq!(flat.fingerprint, plain.fingerprint);
+        assert_eq!(flat.center_mm, plain.center_mm);
+        assert_eq!(flat.size_mm, plain.size_mm);
+        assert_eq!(flat.readings.first().map(|r| &r.text), plain.readings.first().map(|r| &r.text));
+        assert!(flat.readings.first().is_some_and(|r| r.text.chars().count() >= 4), "{:?}", flat.readings);
+        let shaded = read(&pdf_with_image(size, shaded, Some(alpha)));
+        assert_ne!(shaded.fingerprint, flat.fingerprint, "the shaded image is read from its own colours");
+        assert!(stage_times().read >= before + 3);
+    }
 }
