@@ -212,8 +212,10 @@ pub fn normalise_background(g: &mut GrayImage) {
             let y1 = (y0 + bs).min(h);
             for y in y0..y1 {
                 let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
-                for (x, &v) in row.iter().enumerate() {
-                    hists[x / bs as usize][(v >> 2) as usize] += 1;
+                for (hh, block) in hists.iter_mut().zip(row.chunks(bs as usize)) {
+                    for &v in block {
+                        hh[(v >> 2) as usize] += 1;
+                    }
                 }
             }
             for bx in 0..bw {
@@ -248,18 +250,27 @@ pub fn normalise_background(g: &mut GrayImage) {
     let mut hist = [0u64; 256];
     let mut rowbg = vec![0f32; w as usize];
     let centre = |i: u32| (i as f32 + 0.5) / bs as f32 - 0.5;
+    // the columns' blocks and weights, the same on every row
+    let xs: Vec<(usize, usize, f32)> = (0..w)
+        .map(|x| {
+            let fx = centre(x).clamp(0.0, (bw - 1) as f32);
+            let x0 = fx.floor() as usize;
+            (x0, (x0 + 1).min(bw - 1), fx - x0 as f32)
+        })
+        .collect();
+    // a block row interpolated along x, kept while the rows use it
+    let along_x = |by: usize| -> Vec<f32> { xs.iter().map(|&(x0, x1, tx)| bg[by * bw + x0] * (1.0 - tx) + bg[by * bw + x1] * tx).collect() };
+    let mut rows_at: Option<(usize, Vec<f32>, Vec<f32>)> = None;
     for y in 0..h {
         let fy = centre(y).clamp(0.0, (bh - 1) as f32);
         let y0 = fy.floor() as usize;
         let y1 = (y0 + 1).min(bh - 1);
         let ty = fy - y0 as f32;
-        for (x, rb) in rowbg.iter_mut().enumerate() {
-            let fx = centre(x as u32).clamp(0.0, (bw - 1) as f32);
-            let x0 = fx.floor() as usize;
-            let x1 = (x0 + 1).min(bw - 1);
-            let tx = fx - x0 as f32;
-            let top = bg[y0 * bw + x0] * (1.0 - tx) + bg[y0 * bw + x1] * tx;
-            let bot = bg[y1 * bw + x0] * (1.0 - tx) + bg[y1 * bw + x1] * tx;
+        if rows_at.as_ref().is_none_or(|r| r.0 != y0) {
+            rows_at = Some((y0, along_x(y0), along_x(y1)));
+        }
+        let (_, top_row, bot_row) = rows_at.as_ref().expect("just set");
+        for ((rb, top), bot) in rowbg.iter_mut().zip(top_row).zip(bot_row) {
             // slightly below the estimate so paper noise saturates to white
             *rb = 255.0 / ((top * (1.0 - ty) + bot * ty) * 0.97);
         }
@@ -584,6 +595,37 @@ pub fn pad_white(g: &GrayImage, pad: u32) -> GrayImage {
 /// onto an upright rectangle of the image's size (a perspective warp), so ruled tables are
 /// straight again. `None` when the image is not such a photo (the page reaches the edges, as
 /// in a flatbed scan).
+/// A grey copy `k` times smaller each way (k × k block means of the luminance), made without
+/// a full-size grey copy first.
+pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
+    let (w, h) = (img.width(), img.height());
+    let k = k.max(1);
+    let (sw, sh) = ((w / k).max(1), (h / k).max(1));
+    let (ch, raw): (usize, std::borrow::Cow<[u8]>) = match img {
+        DynamicImage::ImageLuma8(g) => (1, std::borrow::Cow::Borrowed(g.as_raw())),
+        DynamicImage::ImageRgb8(rgb) => (3, std::borrow::Cow::Borrowed(rgb.as_raw())),
+        other => (3, std::borrow::Cow::Owned(other.to_rgb8().into_raw())),
+    };
+    let mut sums = vec![0u32; sw as usize];
+    let mut out = Vec::with_capacity(sw as usize * sh as usize);
+    for sy in 0..sh {
+        sums.iter_mut().for_each(|s| *s = 0);
+        for y in sy * k..((sy + 1) * k).min(h) {
+            let row = &raw[y as usize * w as usize * ch..][..(sw * k) as usize * ch];
+            for (s, block) in sums.iter_mut().zip(row.chunks_exact(k as usize * ch)) {
+                *s += match ch {
+                    1 => block.iter().map(|&v| v as u32).sum::<u32>(),
+                    // Rec. 709 luma, as `to_luma8`
+                    _ => block.chunks_exact(3).map(|p| (2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32 + 5000) / 10000).sum::<u32>(),
+                };
+            }
+        }
+        let n = k * k.min(h - sy * k);
+        out.extend(sums.iter().map(|&s| ((s + n / 2) / n) as u8));
+    }
+    GrayImage::from_raw(sw, sh, out).expect("sized")
+}
+
 pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
     let (w, h) = (img.width(), img.height());
     if w < 200 || h < 200 {
@@ -591,7 +633,7 @@ pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
     }
     // a small grey copy, ~400 px wide
     let k = (w / 400).max(1);
-    let small = image::imageops::thumbnail(&img.to_luma8(), w / k, h / k);
+    let small = small_gray(img, k);
     let (sw, sh) = small.dimensions();
     let t = otsu_threshold(&small);
     let light = |x: u32, y: u32| small.get_pixel(x, y).0[0] > t;

@@ -994,3 +994,23 @@ fn degrade_scan(img: &DynamicImage) -> DynamicImage {
         .unwrap();
     page.image
 }
+
+/// The small grey copy used for photo detection and the crops' page thumbnails is the block
+/// mean of the luminance `to_luma8` gives.
+#[test]
+fn small_gray_is_the_block_mean_of_the_luminance() {
+    let rgb = image::RgbImage::from_fn(37, 23, |x, y| image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x + y) * 5) as u8]));
+    let img = DynamicImage::ImageRgb8(rgb);
+    let luma = img.to_luma8();
+    let small = prep::small_gray(&img, 4);
+    assert_eq!(small.dimensions(), (9, 5));
+    for (sx, sy, p) in small.enumerate_pixels() {
+        let mut sum = 0u32;
+        for y in sy * 4..sy * 4 + 4 {
+            for x in sx * 4..sx * 4 + 4 {
+                sum += luma.get_pixel(x, y).0[0] as u32;
+            }
+        }
+        assert!((p.0[0] as i32 - ((sum + 8) / 16) as i32).abs() <= 1, "({sx}, {sy})");
+    }
+}
