@@ -128,6 +128,7 @@ fn main() -> ExitCode {
                 files_seen: result.files_seen,
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 elapsed_secs: result.seconds,
+                low_confidence: p.rules.low_confidence.threshold,
             };
             if let Err(e) = report::write_all(&out, &summary, &result.store, &result.file_errors, &result.skipped) {
                 eprintln!("shenbao: {e}");

@@ -422,11 +422,11 @@ fn crop_img(f: &Field) -> String {
 
 /// A table cell with a value; low confidence is highlighted, and where the value came from
 /// is given (as a tooltip) when it is not the usual place.
-fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>) -> String {
+fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>, low: f32) -> String {
     let Some(f) = f else {
         return "<td class=\"na\">—</td>".to_string();
     };
-    let class = if f.prov.confidence < 0.8 {
+    let class = if f.prov.confidence < low {
         " class=\"low\""
     } else {
         ""
@@ -444,7 +444,8 @@ fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>) -> String
     }
 }
 
-fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<()> {
+/// `low`: the confidence below which a value is highlighted (the pipeline's threshold).
+fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration, low: f32) -> io::Result<()> {
     write!(
         h,
         "<details class=\"d\" id=\"d{i}\"><summary><span class=\"b {}\">{}</span> {} · {} · {}</summary>",
@@ -488,7 +489,7 @@ fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<(
             None => unread.push(label),
             Some(f) => {
                 write!(h, "<tr><th>{}</th>", esc(label))?;
-                let class = if f.prov.confidence < 0.8 {
+                let class = if f.prov.confidence < low {
                     " class=\"low\""
                 } else {
                     ""
@@ -535,7 +536,7 @@ fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration) -> io::Result<(
         for (n, item) in d.items.iter().enumerate() {
             write!(h, "<tr><td class=\"n\">{}</td>", n + 1)?;
             for (key, _, _) in ITEM_FIELDS {
-                h.write_all(value_cell(d, item.fields.get(*key), usual.as_deref()).as_bytes())?;
+                h.write_all(value_cell(d, item.fields.get(*key), usual.as_deref(), low).as_bytes())?;
             }
             h.write_all("</tr>".as_bytes())?;
         }
@@ -799,7 +800,7 @@ pub(crate) fn write_report<W: Write>(
     // one closed block per declaration
     h.write_all("<section id=\"details\"><h2>逐份详情</h2>\n".as_bytes())?;
     for (i, d) in store.iter().enumerate() {
-        details_block(h, i, &d)?;
+        details_block(h, i, &d, run.low_confidence)?;
     }
     h.write_all("</section>\n".as_bytes())?;
 

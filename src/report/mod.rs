@@ -47,6 +47,8 @@ pub struct RunSummary {
     /// shenbao's version
     pub version: String,
     pub elapsed_secs: f64,
+    /// the pipeline's `rules.low_confidence.threshold`: values read below it are highlighted
+    pub low_confidence: f32,
 }
 
 /// Why an output could not be written. Each names the file.

@@ -231,6 +231,7 @@ fn run() -> RunSummary {
         files_seen: 7,
         version: "0.1.0".into(),
         elapsed_secs: 90.0,
+        low_confidence: 0.8,
     }
 }
 
@@ -614,4 +615,17 @@ fn empty_store_still_writes_every_output() {
     let header: Vec<String> = review.rows().next().unwrap().iter().map(cell_str).collect();
     assert_eq!(header.len(), 17);
     assert_eq!(header[16], "复核事项");
+}
+
+/// The HTML highlights the values read below the pipeline's own threshold, not a fixed one.
+#[test]
+fn html_highlights_below_the_pipelines_threshold() {
+    let lows = |threshold: f32| {
+        let tmp = tempfile::tempdir().unwrap();
+        let summary = RunSummary { low_confidence: threshold, ..run() };
+        write_all(tmp.path(), &summary, &Store::from_decls(&fixtures()), &[], &[]).unwrap();
+        fs::read_to_string(tmp.path().join("review-report.html")).unwrap().matches("<td class=\"low\"").count()
+    };
+    assert!(lows(0.8) >= 1, "the value read at 0.62 is highlighted under a 0.8 threshold");
+    assert_eq!(lows(0.5), 0, "and not under a 0.5 threshold");
 }
