@@ -196,9 +196,8 @@ fn main() -> ExitCode {
             match pipeline::inspect(&p, &file) {
                 Ok(pieces) => {
                     let mut decls = shenbao::assemble::assemble(&p, pieces);
-                    for d in &mut decls {
-                        shenbao::check::check_one(&p, d);
-                    }
+                    // the file as a batch of its own: the seal rule and the cross checks too
+                    shenbao::check::check_all(&p, &mut decls);
                     let out: Vec<serde_json::Value> = decls.iter().map(inspect_json).collect();
                     let v = if out.len() == 1 { out.into_iter().next().unwrap() } else { serde_json::Value::Array(out) };
                     println!("{}", serde_json::to_string_pretty(&v).unwrap());
@@ -277,6 +276,7 @@ fn inspect_json(d: &shenbao::model::Declaration) -> serde_json::Value {
         "year": d.year,
         "fields": fields,
         "items": items,
+        "seal": shenbao::report::seal_json(&d.seal),
         "findings": d.findings,
     })
 }

@@ -188,6 +188,16 @@ fn inspect_shows_fields_with_their_provenance() {
     assert_eq!(v["items"][0]["occupation"]["value"], t["items"][0]["occupation"]);
     // a form alone cannot show when it was submitted: a person must look
     assert!(v["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "deadline" && f["severity"] == "review"));
+    // and its seal, as the records give it: this set's first form carries none, its second
+    // the applicant's own
+    assert_eq!((&t["seal"]["present"], &v["seal"]["present"]), (&false.into(), &false.into()), "{}", v["seal"]);
+    let t = &truth["declarations"][1];
+    assert_eq!(t["seal"]["kind"], "own");
+    let out = shenbao(&["inspect", dir.path().join(t["form_file"].as_str().unwrap()).to_str().unwrap()]);
+    ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&v["seal"]["present"], &v["seal"]["matches_unit"], &v["seal"]["page"]), (&true.into(), &true.into(), &1.into()), "{}", v["seal"]);
+    assert!(v["seal"]["readings"].as_array().is_some_and(|r| !r.is_empty()), "{}", v["seal"]);
 }
 
 /// `--legacy` says which inputs are paper-era records when the document cannot: they are

@@ -205,6 +205,10 @@ impl Serialize for SourceFields<'_> {
 
 struct SealJson<'a>(&'a Seal);
 
+pub(crate) fn seal_json(seal: &Seal) -> serde_json::Value {
+    serde_json::to_value(SealJson(seal)).unwrap_or(serde_json::Value::Null)
+}
+
 impl Serialize for SealJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let seal = self.0;

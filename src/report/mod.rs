@@ -168,6 +168,11 @@ pub fn write_all(
 // helpers shared by the renderers
 
 /// The Chinese name of a rule id (form-spec §4), for the reviewer. Unknown ids are shown as is.
+/// A declaration's seal as `records.jsonl` gives it (for `inspect`).
+pub fn seal_json(seal: &crate::model::Seal) -> serde_json::Value {
+    jsonl::seal_json(seal)
+}
+
 pub fn rule_name_zh(rule: &str) -> &str {
     match rule {
         "deadline" => "申报时间",
