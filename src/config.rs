@@ -186,6 +186,10 @@ pub struct Lists {
     /// away from one of these, or with its quotes turned, is corrected to it.
     #[serde(default)]
     pub phrases: Vec<String>,
+    /// Division-code prefixes (credit code characters 3–8) of the call's region: decide
+    /// between two checksum-valid fixes of an OCR'd credit code.
+    #[serde(default)]
+    pub credit_code_regions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -576,6 +576,11 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 if let Some((start, end)) = super::normalize::parse_date_range(&raw.text) {
                     row.insert("start_date".into(), RawValue { text: start.to_string(), ..raw.clone() });
                     row.insert("end_date".into(), RawValue { text: end.to_string(), ..raw });
+                } else if let Some([start, end]) = period_with_year_as_read(&raw.text, method, form_year) {
+                    // a period whose year OCR got wrong (2919.08.15-08.24): split, the year
+                    // left as read for the field to put right and say so
+                    row.insert("start_date".into(), RawValue { text: start, ..raw.clone() });
+                    row.insert("end_date".into(), RawValue { text: end, ..raw });
                 } else if out.legacy && normalize(Kind::Date, &raw.text).is_ok_and(|v| v.is_some()) {
                     // a paper-era form's 竞赛时间 with one day: a one-day competition (2024
                     // forms have their own end-date column, and a missing one is a finding)
@@ -593,6 +598,24 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         }
     }
     Ok(out)
+}
+
+/// An OCR'd period that is a range only once its year is put right (`fix_year`): its two days
+/// as `YYYY-MM-DD` with the year as read, so the fields correct it and record the correction.
+fn period_with_year_as_read(text: &str, method: Method, year: Option<i32>) -> Option<[String; 2]> {
+    use chrono::Datelike;
+    let y = year.filter(|_| method == Method::Ocr)?;
+    let (start, end) = super::normalize::parse_date_range(&fix_year(text, y)?)?;
+    let chars: Vec<char> = text.chars().collect();
+    let read: String = chars.windows(4).find(|w| w.iter().all(char::is_ascii_digit))?.iter().collect();
+    let as_read = |d: chrono::NaiveDate| {
+        if d.year() == start.year() {
+            format!("{read}-{:02}-{:02}", d.month(), d.day())
+        } else {
+            d.to_string()
+        }
+    };
+    Some([as_read(start), as_read(end)])
 }
 
 /// An OCR'd text with its years put right: a four-digit run that is no year a form of `year`
@@ -812,6 +835,10 @@ mod tests {
         assert_eq!(fix_year("7月1日", 2024), None);
         assert_eq!(fix_year("渝北区2624年建筑行业职业技能竞赛", 2024).as_deref(), Some("渝北区2024年建筑行业职业技能竞赛"));
         assert_eq!(fix_year("第12024届", 2024), None);
+        // a period cell whose year is off splits into its two days, the year left as read
+        assert_eq!(period_with_year_as_read("2919.08.15-08.24", Method::Ocr, Some(2019)), Some(["2919-08-15".to_string(), "2919-08-24".to_string()]));
+        assert_eq!(period_with_year_as_read("2919.08.15-08.24", Method::Text, Some(2019)), None, "a text layer is never corrected");
+        assert_eq!(period_with_year_as_read("2019.08.15-08.24", Method::Ocr, Some(2019)), None, "nothing to put right");
     }
 
     #[test]

@@ -12,6 +12,9 @@ use crate::model::{Field, Value};
 /// exact closed-list entry).
 const VALIDATED: f32 = 0.97;
 
+/// Glyphs the recogniser reads in place of a district or county name's last character.
+const SUFFIX_CONFUSABLE: &[(char, &str)] = &[('县', "具"), ('区', "匹巨")];
+
 /// Characters OCR confuses in codes, and what each may really be.
 const CONFUSABLE: &[(char, &str)] = &[
     ('0', "ODQ"),
@@ -105,7 +108,7 @@ fn correct(f: &mut Field, to: String, why: &str) {
 /// A credit code: valid → trusted; else the one code a single OCR slip away that is valid,
 /// when exactly one is: a speck read as `]` (or a J read as one), or one confusable
 /// character (O for 0 …).
-fn verify_code(f: &mut Field) {
+fn verify_code(f: &mut Field, regions: &[String]) {
     let Some(code) = f.value.as_text().map(str::to_string) else { return };
     let valid = |c: &str| {
         if c.chars().filter(|c| *c != '-').count() == 9 {
@@ -153,6 +156,13 @@ fn verify_code(f: &mut Field) {
                     }
                 }
             }
+        }
+    }
+    // more than one fix: the one that keeps the region's division code, if only one does
+    if fixes.len() > 1 {
+        let local: Vec<String> = fixes.iter().filter(|c| c.len() == 18 && regions.iter().any(|r| c[2..].starts_with(r.as_str()))).cloned().collect();
+        if local.len() == 1 {
+            fixes = local;
         }
     }
     if let [to] = &fixes[..] {
@@ -232,11 +242,38 @@ fn verify_list<'a>(f: &mut Field, list: impl Iterator<Item = &'a str> + Clone, w
         }
         Some((entry, _)) => correct(f, entry.to_string(), why),
         None => {
-            if let Some(entry) = contained(&text, list.clone()).or_else(|| fuzzy_contained(&text, list)) {
+            if let Some(entry) = by_glyph(&text, list.clone()) {
+                correct(f, entry.to_string(), &format!("{why}，字形最近"));
+            } else if let Some(entry) = contained(&text, list.clone()).or_else(|| fuzzy_contained(&text, list)) {
                 correct(f, entry.to_string(), why);
             }
         }
     }
+}
+
+/// Of the entries one character from the text (same length, the rest read exactly), the one
+/// whose character looks most like the one read — when there are several and its glyph is
+/// clearly the nearest (蔡江区 → 綦江区, not 黔江区).
+fn by_glyph<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    /// how much nearer the best glyph must be than the next
+    const MARGIN: f32 = 0.05;
+    let t: Vec<char> = normalize_label(text).chars().collect();
+    let mut cands: Vec<(&str, f32)> = Vec::new();
+    for entry in list {
+        let e: Vec<char> = normalize_label(entry).chars().collect();
+        if e.len() != t.len() || e.len() < 2 {
+            continue;
+        }
+        let diff: Vec<usize> = (0..e.len()).filter(|&i| e[i] != t[i]).collect();
+        if let [i] = diff[..] {
+            cands.push((entry, super::glyphs::likeness(t[i], e[i])?));
+        }
+    }
+    if cands.len() < 2 {
+        return None;
+    }
+    cands.sort_by(|a, b| b.1.total_cmp(&a.1));
+    (cands[0].1 >= cands[1].1 + MARGIN).then_some(cands[0].0)
 }
 
 /// District and county names inside a name (重庆市壁山区… → 重庆市璧山区…): a run of
@@ -260,7 +297,10 @@ fn verify_places(f: &mut Field, locations: &[String]) {
         let at_boundary = start == 0 || matches!(t[start - 1], '市' | '年' | '“' | '”' | '（' | '(' | '、') || t[start - 1].is_ascii();
         let mut fits: Vec<&Vec<char>> = Vec::new();
         for n in names.iter().filter(|_| at_boundary) {
-            if start + n.len() > t.len() || t[start + n.len() - 1] != n[n.len() - 1] {
+            let last = n[n.len() - 1];
+            // the suffix read right, or as a glyph OCR takes it for (垫江具 → 垫江县)
+            let suffix_ok = |c: char| c == last || SUFFIX_CONFUSABLE.iter().any(|(s, alts)| *s == last && alts.contains(c));
+            if start + n.len() > t.len() || !suffix_ok(t[start + n.len() - 1]) {
                 continue;
             }
             let w = &t[start..start + n.len()];
@@ -394,10 +434,42 @@ fn verify_phrases(f: &mut Field, phrases: &[String]) {
     }
 }
 
+/// A phone number that fits none of the pipeline's patterns, where exactly one digit more or
+/// less makes one that does (602382129585 → 02382129585; 2367335895 → 02367335895): OCR adds
+/// specks as digits and loses faint ones. A mobile number with a slip fits in many ways and
+/// is left alone.
+fn verify_phone(f: &mut Field, patterns: &[regex_lite::Regex]) {
+    let Some(phone) = f.value.as_text().map(str::to_string) else { return };
+    let fits = |c: &str| patterns.iter().any(|re| re.is_match(c));
+    if !phone.bytes().all(|b| b.is_ascii_digit()) || fits(&phone) {
+        return;
+    }
+    let mut fixes: Vec<String> = Vec::new();
+    let mut offer = |c: String| {
+        if fits(&c) && !fixes.contains(&c) {
+            fixes.push(c);
+        }
+    };
+    for i in 0..phone.len() {
+        offer(format!("{}{}", &phone[..i], &phone[i + 1..]));
+    }
+    for i in 0..=phone.len() {
+        for d in '0'..='9' {
+            offer(format!("{}{d}{}", &phone[..i], &phone[i..]));
+        }
+    }
+    if let [to] = &fixes[..] {
+        let to = to.clone();
+        correct(f, to, "按电话号码格式校正");
+        f.prov.confidence = f.prov.confidence.min(0.6);
+    }
+}
+
 /// Checks and, where one answer fits, corrects a field read by OCR.
 pub fn verify(p: &Pipeline, key: &str, f: &mut Field) {
     match key {
-        "credit_code" => verify_code(f),
+        "credit_code" => verify_code(f, &p.lists.credit_code_regions),
+        "contact_phone" => verify_phone(f, &p.phone_patterns),
         "declaration_id" => verify_id(f, &p.declaration_id, p.meta.year),
         "event_name" => {
             verify_phrases(f, &p.lists.phrases);
@@ -471,9 +543,13 @@ mod tests {
             let f = verified(&p, "host_location", read);
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
         }
-        // as near one entry as another (黔江区 and 綦江区): left as read
+        // as near one entry as another (黔江区 and 綦江区): the one whose character looks
+        // like the one read, said so; where neither does, left as read
         let f = verified(&p, "host_location", "蔡江区");
-        assert_eq!(f.value, Value::Text("蔡江区".into()));
+        assert_eq!(f.value, Value::Text("綦江区".into()));
+        assert!(f.prov.corrections[0].contains("字形最近"), "{:?}", f.prov.corrections);
+        let f = verified(&p, "host_location", "一江区");
+        assert_eq!(f.value, Value::Text("一江区".into()));
         // far from every entry: left as read
         let f = verified(&p, "occupation", "直播带货员");
         assert_eq!(f.value, Value::Text("直播带货员".into()));
@@ -505,8 +581,12 @@ mod tests {
             assert_eq!(f.value, Value::Text(want.into()), "{read}");
             assert_eq!(f.prov.corrections.len(), 1);
         }
-        // names read right, and a misreading as near two districts (黔江区, 綦江区), stay
-        for read in ["重庆市渝北区人力资源和社会保障局", "重庆市江北区职业教育中心", "蔡江区第二届技能大赛", "重庆经济技术开发区管委会"] {
+        // the suffix misread as a glyph taken for it
+        let f = verified(&p, "unit_name", "垫江具人力资源和社会保障局");
+        assert_eq!(f.value, Value::Text("垫江县人力资源和社会保障局".into()));
+        // names read right, a misreading as near two districts (黔江区, 綦江区), and a district's
+        // first characters before something else, stay
+        for read in ["重庆市渝北区人力资源和社会保障局", "重庆市江北区职业教育中心", "蔡江区第二届技能大赛", "重庆经济技术开发区管委会", "万州职业教育中心"] {
             let f = verified(&p, "unit_name", read);
             assert_eq!(f.value, Value::Text(read.into()), "{read}");
         }
@@ -560,5 +640,33 @@ mod tests {
         // a legacy organisation code keeps no dash
         let f = verified(&p, "credit_code", "D2143569]-X");
         assert_eq!(f.value, Value::Text("D2143569X".into()));
+    }
+
+    #[test]
+    fn phone_numbers_one_digit_off_their_pattern_are_put_right() {
+        let p = pipeline();
+        for (read, want) in [("602382129585", "02382129585"), ("2367335895", "02367335895")] {
+            let f = verified(&p, "contact_phone", read);
+            assert_eq!(f.value, Value::Text(want.into()), "{read}");
+            assert!(f.prov.confidence <= 0.6 && f.prov.corrections.len() == 1, "{read}: {:?}", f.prov);
+        }
+        // right as read, or a mobile number a digit short (it fits in many ways): left alone
+        for read in ["02386936633", "13812345678", "1381234567"] {
+            let f = verified(&p, "contact_phone", read);
+            assert_eq!(f.value, Value::Text(read.into()), "{read}");
+            assert!(f.prov.corrections.is_empty(), "{read}");
+        }
+    }
+
+    #[test]
+    fn of_two_credit_code_fixes_the_one_in_the_regions_division_codes_is_taken() {
+        let p = pipeline();
+        // 0 read as 6 in the division code 500236: 506236 is no Chongqing code
+        let f = verified(&p, "credit_code", "91506236MAUN5UP27U");
+        assert_eq!(f.value, Value::Text("91500236MAUN5UP27U".into()), "{:?}", f.prov);
+        let mut q = pipeline();
+        q.lists.credit_code_regions.clear();
+        let f = verified(&q, "credit_code", "91506236MAUN5UP27U");
+        assert_eq!(f.value, Value::Text("91506236MAUN5UP27U".into()), "without the region two fixes fit: {:?}", f.prov);
     }
 }

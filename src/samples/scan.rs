@@ -55,6 +55,10 @@ pub struct CjkFont {
 }
 
 impl CjkFont {
+    pub(crate) fn font(&self) -> &FontVec {
+        &self.font
+    }
+
     /// `wqy-zenhei.ttc#1 (WenQuanYi Zen Hei Mono)`
     pub fn describe(&self) -> String {
         let file = Path::new(&self.path).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
@@ -113,7 +117,7 @@ fn load_font() -> Result<CjkFont, String> {
     ))
 }
 
-fn open_font(path: &str, families: &[&str], index: Option<u32>) -> Result<CjkFont, String> {
+pub(crate) fn open_font(path: &str, families: &[&str], index: Option<u32>) -> Result<CjkFont, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let faces = face_families(&bytes);
     let index = index.unwrap_or_else(|| {
