@@ -998,7 +998,7 @@ pub fn decode_image(
 }
 
 /// [`decode_image`], but of raw (e.g. Flate) samples only the first `max_rows` rows are
-/// decoded; the rest of the image is white.
+/// decoded, and the image is that tall.
 pub fn decode_image_rows(
     doc: &Document,
     id: ObjectId,
@@ -1074,7 +1074,9 @@ pub fn decode_image_rows(
         geti(b"BitsPerComponent").unwrap_or(8)
     } as u8;
     let conv = SampleConv::new(cs, bpc, w as usize, decode)?;
-    let mut ds = Downscaler::new(w, h, conv.fmt, limits)?;
+    // raw samples stop after `max_rows` (the image is that tall); CCITT data is decoded whole
+    let rows_wanted = if last == b"CCITTFaxDecode" { h } else { h.min(max_rows.max(1)) };
+    let mut ds = Downscaler::new(w, rows_wanted, conv.fmt, limits)?;
     let mut out = Vec::with_capacity(w as usize * 4);
 
     if last == b"CCITTFaxDecode" {
@@ -1160,7 +1162,7 @@ pub fn decode_image_rows(
 
     let mut rows = RowReader::new(&mut *reader, row_bytes, predictor);
     let mut truncated = false;
-    for _ in 0..h.min(max_rows) {
+    for _ in 0..rows_wanted {
         match rows.next_row() {
             Ok(Some(r)) => {
                 conv.convert(r, &mut out);

@@ -42,14 +42,17 @@ impl InkMap {
     /// The red-ink map of one flat colour shaped by an alpha mask, as it looks on white
     /// paper: the same as compositing the image onto white and taking [`redness`], by a
     /// table of the 256 alpha levels.
-    pub fn of_flat_colour(colour: [u8; 3], alpha: &image::GrayImage) -> InkMap {
+    pub fn of_flat_colour(colour: [u8; 3], alpha: image::GrayImage) -> InkMap {
         let table: Vec<u8> = (0..=255u32)
             .map(|a| {
                 let on_white = colour.map(|c| ((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
                 redness(on_white[0], on_white[1], on_white[2])
             })
             .collect();
-        InkMap { w: alpha.width(), h: alpha.height(), px: alpha.as_raw().iter().map(|&a| table[a as usize]).collect() }
+        let (w, h) = alpha.dimensions();
+        let mut px = alpha.into_raw();
+        px.iter_mut().for_each(|a| *a = table[*a as usize]);
+        InkMap { w, h, px }
     }
 
     /// Bilinear sample at a real position.

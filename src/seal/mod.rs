@@ -242,7 +242,7 @@ fn find_in_image(doc: &Document, id: lopdf::ObjectId, wpt: f32, prm: &Params, li
         if detect::redness(colour[0], colour[1], colour[2]) == 0 {
             return None;
         }
-        let ink = detect::InkMap::of_flat_colour(colour, &alpha);
+        let ink = detect::InkMap::of_flat_colour(colour, alpha);
         let mut found = detect::detect_in(&ink, dpi_of(ink.w), prm, detect::InkMode::Red);
         most_sure(&mut found);
         (!found.is_empty()).then_some((ink, found))
