@@ -202,10 +202,7 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
                 }
             }
             let Some((pixels, found)) = find_in_image(doc, u.id, wpt, &prm, &limits) else { continue };
-            let px = match &pixels {
-                Decoded::Ink(ink) => Pixels::Ink(ink),
-                Decoded::Image(img) => Pixels::Image(img),
-            };
+            let px = pixels.pixels();
             let (w, h) = px.size();
             let mut marks = Vec::new();
             for f in &found {
@@ -228,6 +225,15 @@ pub fn in_pdf(p: &Pipeline, doc: &Document, pages: u32, file: &str, expected: Op
 enum Decoded {
     Ink(detect::InkMap),
     Image(DynamicImage),
+}
+
+impl Decoded {
+    fn pixels(&self) -> Pixels<'_> {
+        match self {
+            Decoded::Ink(ink) => Pixels::Ink(ink),
+            Decoded::Image(img) => Pixels::Image(img),
+        }
+    }
 }
 
 /// Finds the seals of an image XObject placed `wpt` points wide. A soft mask with a red
