@@ -549,13 +549,28 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     // a paper-era title without a year: the year the event name or the filing date gives
     // (渝北区2020年物流职业技能竞赛), when it is a year such a form can have
     if out.legacy && out.year.is_none() {
-        let year_in = |text: &str| {
-            text.split(|c: char| !c.is_ascii_digit())
-                .filter(|run| run.len() == 4)
-                .filter_map(|run| run.parse::<i32>().ok())
-                .find(|y| (2010..p.meta.year).contains(y))
-        };
-        out.year = ["event_name", "fill_date"].iter().find_map(|k| header.get(*k).and_then(|raw| year_in(&raw.text)));
+        let runs = |text: &str| -> Vec<String> { text.split(|c: char| !c.is_ascii_digit()).filter(|run| run.len() == 4).map(str::to_string).collect() };
+        let texts: Vec<&str> = ["event_name", "fill_date"].iter().filter_map(|k| header.get(*k).map(|raw| raw.text.as_str())).collect();
+        let era = 2010..p.meta.year;
+        out.year = texts
+            .iter()
+            .flat_map(|t| runs(t))
+            .filter_map(|run| run.parse::<i32>().ok())
+            .find(|y| era.contains(y))
+            // else an OCR'd year one digit from exactly one year of the paper era (2620 → 2020)
+            .or_else(|| {
+                if method != Method::Ocr {
+                    return None;
+                }
+                let mut near: Vec<i32> = texts
+                    .iter()
+                    .flat_map(|t| runs(t))
+                    .flat_map(|run| era.clone().filter(move |y| y.to_string().chars().zip(run.chars()).filter(|(a, b)| a != b).count() == 1))
+                    .collect();
+                near.sort_unstable();
+                near.dedup();
+                (near.len() == 1).then(|| near[0])
+            });
     }
     // the year OCR'd years are held to: the form's, or the call's for a form of this call
     let form_year = out.year.or((title.is_some() && !out.legacy).then_some(p.meta.year));
@@ -821,6 +836,27 @@ mod tests {
         // a text layer is matched exactly: one wrong character is not a label
         let lines = vec![line(20.0, &[("申报表", 1.0)]), line(40.0, &[("统一社会信用伐码：9150", 50.0)])];
         assert!(extract_form(&p, "a.pdf", Method::Text, &lines).unwrap().fields.get("credit_code").is_none());
+    }
+
+    /// A paper-era title without a year: the year comes from the event name, also when OCR got
+    /// one digit of it wrong and only one paper-era year is that near.
+    #[test]
+    fn a_legacy_forms_year_is_read_through_one_wrong_digit() {
+        let p = pipeline();
+        let ocr = |y: f32, chunks: &[(&str, f32)]| {
+            let mut l = line(y, chunks);
+            l.chunks.iter_mut().for_each(|c| c.conf = 0.9);
+            l
+        };
+        let lines = vec![ocr(20.0, &[("重庆市职业技能竞赛申报表", 100.0)]), ocr(40.0, &[("竞赛名称：云阳县2620年制造业职业技能竞赛", 50.0)])];
+        let e = extract_form(&p, "a.png", Method::Ocr, &lines).unwrap();
+        assert!(e.legacy);
+        assert_eq!(e.year, Some(2020));
+        assert_eq!(text(&e, "event_name").as_deref(), Some("云阳县2020年制造业职业技能竞赛"));
+        assert_eq!(e.fields["event_name"].prov.corrections.len(), 1);
+        // a text layer says what it says
+        let lines = vec![line(20.0, &[("重庆市职业技能竞赛申报表", 100.0)]), line(40.0, &[("竞赛名称：云阳县2620年制造业职业技能竞赛", 50.0)])];
+        assert_eq!(extract_form(&p, "a.pdf", Method::Text, &lines).unwrap().year, None);
     }
 
     #[test]
