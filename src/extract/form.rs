@@ -751,6 +751,13 @@ mod tests {
         Pipeline::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/bayu-2024.toml"))).unwrap()
     }
 
+    /// A line as OCR gives it (confidence 0.9).
+    fn ocr(y: f32, chunks: &[(&str, f32)]) -> Line {
+        let mut l = line(y, chunks);
+        l.chunks.iter_mut().for_each(|c| c.conf = 0.9);
+        l
+    }
+
     fn line(y: f32, chunks: &[(&str, f32)]) -> Line {
         Line {
             page: 1,
@@ -820,11 +827,6 @@ mod tests {
     #[test]
     fn ocr_labels_are_matched_tolerantly() {
         let p = pipeline();
-        let ocr = |y: f32, chunks: &[(&str, f32)]| {
-            let mut l = line(y, chunks);
-            l.chunks.iter_mut().for_each(|c| c.conf = 0.9);
-            l
-        };
         let lines = vec![
             ocr(20.0, &[("2024年“巴渝工匠”杯职业技能竞赛申报表", 100.0)]),
             ocr(40.0, &[("统一社会信用伐码；91500103MA5U000000", 50.0)]),
@@ -843,11 +845,6 @@ mod tests {
     #[test]
     fn a_legacy_forms_year_is_read_through_one_wrong_digit() {
         let p = pipeline();
-        let ocr = |y: f32, chunks: &[(&str, f32)]| {
-            let mut l = line(y, chunks);
-            l.chunks.iter_mut().for_each(|c| c.conf = 0.9);
-            l
-        };
         let lines = vec![ocr(20.0, &[("重庆市职业技能竞赛申报表", 100.0)]), ocr(40.0, &[("竞赛名称：云阳县2620年制造业职业技能竞赛", 50.0)])];
         let e = extract_form(&p, "a.png", Method::Ocr, &lines).unwrap();
         assert!(e.legacy);
