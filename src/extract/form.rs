@@ -549,12 +549,15 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     // a paper-era title without a year: the year the event name or the filing date gives
     // (渝北区2020年物流职业技能竞赛), when it is a year such a form can have
     if out.legacy && out.year.is_none() {
-        let runs = |text: &str| -> Vec<String> { text.split(|c: char| !c.is_ascii_digit()).filter(|run| run.len() == 4).map(str::to_string).collect() };
-        let texts: Vec<&str> = ["event_name", "fill_date"].iter().filter_map(|k| header.get(*k).map(|raw| raw.text.as_str())).collect();
-        let era = 2010..p.meta.year;
-        out.year = texts
+        // the four-digit runs of the event name, then of the filing date
+        let runs: Vec<&str> = ["event_name", "fill_date"]
             .iter()
-            .flat_map(|t| runs(t))
+            .filter_map(|k| header.get(*k))
+            .flat_map(|raw| raw.text.split(|c: char| !c.is_ascii_digit()).filter(|run| run.len() == 4))
+            .collect();
+        let era = 2010..p.meta.year;
+        out.year = runs
+            .iter()
             .filter_map(|run| run.parse::<i32>().ok())
             .find(|y| era.contains(y))
             // else an OCR'd year one digit from exactly one year of the paper era (2620 → 2020)
@@ -562,9 +565,8 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 if method != Method::Ocr {
                     return None;
                 }
-                let mut near: Vec<i32> = texts
+                let mut near: Vec<i32> = runs
                     .iter()
-                    .flat_map(|t| runs(t))
                     .flat_map(|run| era.clone().filter(move |y| y.to_string().chars().zip(run.chars()).filter(|(a, b)| a != b).count() == 1))
                     .collect();
                 near.sort_unstable();

@@ -590,11 +590,6 @@ pub fn pad_white(g: &GrayImage, pad: u32) -> GrayImage {
     out
 }
 
-/// A phone photo of a page: the page (light paper) lies on a darker background, seen at an
-/// angle. Finds the page's four corners on a downscaled copy and maps the quadrilateral back
-/// onto an upright rectangle of the image's size (a perspective warp), so ruled tables are
-/// straight again. `None` when the image is not such a photo (the page reaches the edges, as
-/// in a flatbed scan).
 /// A grey copy `k` times smaller each way (k × k block means of the luminance), made without
 /// a full-size grey copy first.
 pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
@@ -626,6 +621,11 @@ pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
     GrayImage::from_raw(sw, sh, out).expect("sized")
 }
 
+/// A phone photo of a page: the page (light paper) lies on a darker background, seen at an
+/// angle. Finds the page's four corners on a downscaled copy and maps the quadrilateral back
+/// onto an upright rectangle of the image's size (a perspective warp), so ruled tables are
+/// straight again. `None` when the image is not such a photo (the page reaches the edges, as
+/// in a flatbed scan).
 pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
     let (w, h) = (img.width(), img.height());
     if w < 200 || h < 200 {

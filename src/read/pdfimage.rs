@@ -216,13 +216,18 @@ pub fn decode_on_white(doc: &Document, id: ObjectId, limits: &ImageLimits) -> Re
             alpha
         };
         for (p, a) in rgb.pixels_mut().zip(alpha.pixels()) {
-            let a = a.0[0] as u32;
             for c in p.0.iter_mut() {
-                *c = ((*c as u32 * a + 255 * (255 - a) + 127) / 255) as u8;
+                *c = on_white(*c, a.0[0]);
             }
         }
     }
     Ok(DynamicImage::ImageRgb8(rgb))
+}
+
+/// A colour sample of opacity `a` over white paper (rounded).
+pub fn on_white(c: u8, a: u8) -> u8 {
+    let (c, a) = (c as u32, a as u32);
+    ((c * a + 255 * (255 - a) + 127) / 255) as u8
 }
 
 /// The `/SMask` of an image XObject, if it has one.

@@ -420,17 +420,22 @@ fn crop_img(f: &Field) -> String {
     format!("<img class=\"crop\" alt=\"原件\" src=\"data:image/png;base64,{}\">", base64(&f.prov.crop_png))
 }
 
+/// The cell attribute that highlights a value read below `low`, or nothing.
+fn low_class(f: &Field, low: f32) -> &'static str {
+    if f.prov.confidence < low {
+        " class=\"low\""
+    } else {
+        ""
+    }
+}
+
 /// A table cell with a value; low confidence is highlighted, and where the value came from
 /// is given (as a tooltip) when it is not the usual place.
 fn value_cell(d: &Declaration, f: Option<&Field>, usual: Option<&str>, low: f32) -> String {
     let Some(f) = f else {
         return "<td class=\"na\">—</td>".to_string();
     };
-    let class = if f.prov.confidence < low {
-        " class=\"low\""
-    } else {
-        ""
-    };
+    let class = low_class(f, low);
     let w = where_text(d, &f.prov);
     let q = quality_text(f);
     let value = format!("{}{}", esc(&f.value.to_string()), crop_img(f));
@@ -489,11 +494,7 @@ fn details_block<W: Write>(h: &mut W, i: usize, d: &Declaration, low: f32) -> io
             None => unread.push(label),
             Some(f) => {
                 write!(h, "<tr><th>{}</th>", esc(label))?;
-                let class = if f.prov.confidence < low {
-                    " class=\"low\""
-                } else {
-                    ""
-                };
+                let class = low_class(f, low);
                 write!(h, "<td{class}>{}", esc(&f.value.to_string()))?;
                 let w = where_text(d, &f.prov);
                 let mut note = if usual.as_deref() == Some(w.as_str()) {

@@ -43,10 +43,10 @@ impl InkMap {
     /// paper: the same as compositing the image onto white and taking [`redness`], by a
     /// table of the 256 alpha levels.
     pub fn of_flat_colour(colour: [u8; 3], alpha: image::GrayImage) -> InkMap {
-        let table: Vec<u8> = (0..=255u32)
+        let table: Vec<u8> = (0..=255u8)
             .map(|a| {
-                let on_white = colour.map(|c| ((c as u32 * a + 255 * (255 - a) + 127) / 255) as u8);
-                redness(on_white[0], on_white[1], on_white[2])
+                let [r, g, b] = colour.map(|c| crate::read::pdfimage::on_white(c, a));
+                redness(r, g, b)
             })
             .collect();
         let (w, h) = alpha.dimensions();

@@ -348,7 +348,7 @@ mod tests {
         let composite: Vec<u8> = rgb
             .chunks_exact(3)
             .zip(&alpha)
-            .flat_map(|(c, &a)| c.iter().map(move |&v| ((v as u32 * a as u32 + 255 * (255 - a as u32) + 127) / 255) as u8).collect::<Vec<_>>())
+            .flat_map(|(c, &a)| c.iter().map(move |&v| pdfimage::on_white(v, a)).collect::<Vec<_>>())
             .collect();
         // not flat: a lighter red in the lower half, where the first row does not show it
         let mut shaded = rgb.clone();
