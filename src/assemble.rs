@@ -33,6 +33,28 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Confidence of an OCR'd reading the online data confirms character for character.
+const CONFIRMED: f32 = 0.95;
+
+/// A form value corrected after OCR (a check character, a closed-list entry) whose reading
+/// as it was is the online data's value: two sources agree on what is written, so the reading
+/// was right and the correction is undone (a wrong check character written on the form is not
+/// an OCR slip; the rules then judge the value as written). The undoing is recorded.
+fn undo_refuted_correction(key: &str, v: &mut Field, online: &Field) {
+    if v.prov.corrections.is_empty() || v.prov.method != Method::Ocr {
+        return;
+    }
+    let Some(raw) = v.prov.raw.clone() else { return };
+    let Some(kind) = crate::model::field_kind(key) else { return };
+    let Ok(Some(as_read)) = crate::extract::normalize::normalize(kind, &raw) else { return };
+    if same_value(&as_read, &v.value) || !same_value(&as_read, &online.value) {
+        return;
+    }
+    v.prov.corrections.push(format!("“{}”→“{as_read}”（原识别值与线上数据一致，撤销校正）", v.value));
+    v.value = as_read;
+    v.prov.confidence = v.prov.confidence.max(CONFIRMED);
+}
+
 /// The key that joins the pieces of one declaration: its id, else unit and event, else the
 /// file (a document that can join nothing).
 pub fn group_key(e: &Extracted, n: usize) -> String {
@@ -84,7 +106,9 @@ pub fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
     }
     if let Some(f) = form {
         for (k, v) in &f.fields {
+            let mut v = v.clone();
             if let Some(sv) = sheet.and_then(|s| s.fields.get(k)) {
+                undo_refuted_correction(k, &mut v, sv);
                 if p.rules.consistency.fields.iter().any(|c| c == k) && !same_value(&v.value, &sv.value) {
                     disagreements.push(Disagreement {
                         field: k.to_string(),
@@ -94,7 +118,7 @@ pub fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
                     });
                 }
             }
-            fields.insert(*k, v.clone());
+            fields.insert(*k, v);
         }
         // a field the form should show but does not, while the online data has it
         if let Some(s) = sheet {
@@ -113,8 +137,16 @@ pub fn merge(p: &Pipeline, key: String, pieces: Vec<Piece>) -> Declaration {
 
     let items: Vec<Item> = match (form, sheet) {
         (Some(f), Some(s)) => {
-            compare_items(p, &f.items, &s.items, &mut disagreements);
-            f.items.clone()
+            let mut items = f.items.clone();
+            for (fi, si) in items.iter_mut().zip(&s.items) {
+                for (k, v) in fi.fields.iter_mut() {
+                    if let Some(sv) = si.get(k) {
+                        undo_refuted_correction(k, v, sv);
+                    }
+                }
+            }
+            compare_items(p, &items, &s.items, &mut disagreements);
+            items
         }
         (Some(f), None) => f.items.clone(),
         (None, Some(s)) => s.items.clone(),
@@ -215,5 +247,53 @@ fn compare_items(p: &Pipeline, form: &[Item], sheet: &[Item], out: &mut Vec<Disa
                 out.push(Disagreement { field: k.clone(), item: Some(i), form: a.cloned(), sheet: b.cloned() });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(value: &str, method: Method, raw: Option<&str>, corrections: &[&str], confidence: f32) -> Field {
+        Field {
+            value: Value::Text(value.into()),
+            prov: Provenance {
+                file: "a.pdf".into(),
+                page: Some(1),
+                sheet: None,
+                row: None,
+                method,
+                confidence,
+                raw: raw.map(str::to_string),
+                corrections: corrections.iter().map(|c| c.to_string()).collect(),
+                bbox: None,
+                crop_png: Vec::new(),
+            },
+        }
+    }
+
+    /// A form with a wrong check character, read right by OCR and then "corrected" to a valid
+    /// code: the online data has the code as read, so the reading stands (and the credit-code
+    /// rule can return it); a correction the online data does not refute stays.
+    #[test]
+    fn a_correction_the_online_data_refutes_is_undone() {
+        let online = field("51500235MJ1KWG7R3A", Method::Sheet, None, &[], 1.0);
+        let mut v = field("51500235MJ1KWG1R3A", Method::Ocr, Some("51500235MJ1KWG7R3A"), &["“51500235MJ1KWG7R3A”→“51500235MJ1KWG1R3A”（按校验码校正）"], 0.6);
+        undo_refuted_correction("credit_code", &mut v, &online);
+        assert_eq!(v.value, Value::Text("51500235MJ1KWG7R3A".into()));
+        assert_eq!(v.prov.corrections.len(), 2, "the undoing is recorded: {:?}", v.prov.corrections);
+        assert!(v.prov.confidence >= 0.9);
+
+        // the online data has the corrected value: the correction was right
+        let online = field("51500235MJ1KWG1R3A", Method::Sheet, None, &[], 1.0);
+        let mut v = field("51500235MJ1KWG1R3A", Method::Ocr, Some("51500235MJ1KWG7R3A"), &["…"], 0.6);
+        undo_refuted_correction("credit_code", &mut v, &online);
+        assert_eq!(v.value, Value::Text("51500235MJ1KWG1R3A".into()));
+        assert_eq!(v.prov.confidence, 0.6);
+        // a text layer's value is never corrected, so there is nothing to undo
+        let online = field("91500000MA5U000000", Method::Sheet, None, &[], 1.0);
+        let mut v = field("91500000MA5U00000X", Method::Text, Some("91500000MA5U000000"), &["…"], 1.0);
+        undo_refuted_correction("credit_code", &mut v, &online);
+        assert_eq!(v.value, Value::Text("91500000MA5U00000X".into()));
     }
 }

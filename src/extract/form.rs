@@ -598,9 +598,10 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                     // left as read for the field to put right and say so
                     row.insert("start_date".into(), RawValue { text: start, ..raw.clone() });
                     row.insert("end_date".into(), RawValue { text: end, ..raw });
-                } else if out.legacy && normalize(Kind::Date, &raw.text).is_ok_and(|v| v.is_some()) {
-                    // a paper-era form's 竞赛时间 with one day: a one-day competition (2024
-                    // forms have their own end-date column, and a missing one is a finding)
+                } else if out.legacy && [Some(raw.text.clone()), form_year.filter(|_| method == Method::Ocr).and_then(|y| fix_year(&raw.text, y))].iter().flatten().any(|t| normalize(Kind::Date, t).is_ok_and(|v| v.is_some())) {
+                    // a paper-era form's 竞赛时间 with one day (its year perhaps misread, put
+                    // right by the field): a one-day competition (2024 forms have their own
+                    // end-date column, and a missing one is a finding)
                     row.insert("end_date".into(), raw);
                 }
             }

@@ -44,6 +44,13 @@ fn acceptable(key: &str, kind: Kind, text: &str) -> bool {
     }
 }
 
+/// Whether a reading has a code's length (18, or an organisation code's 9), so that one slip
+/// in it can be put right by its check character.
+fn code_length(text: &str) -> bool {
+    let n = super::normalize::clean_code(text).chars().filter(|c| *c != '-').count();
+    n == 18 || n == 9
+}
+
 /// Points per pixel at `dpi`.
 fn pt(dpi: f32) -> f32 {
     72.0 / dpi.max(1.0)
@@ -76,7 +83,7 @@ pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Resu
     let lines = ocr::with_engine(|eng| -> Result<Vec<Line>, OcrError> {
         eng.set_dpi(dpi.round() as u32);
         let mut lines = table_lines(p, eng, &prep.gray, &grid, page, dpi)?;
-        lines.extend(band_lines(eng, &prep.gray, &grid, page, dpi)?);
+        lines.extend(band_lines(p, eng, &prep.gray, &grid, page, dpi)?);
         lines.sort_by(|a, b| a.y.total_cmp(&b.y));
         Ok(lines)
     })??;
@@ -183,18 +190,8 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
                 (None, Some(key)) => Some(key),
                 (None, None) => column,
             };
-            if let Some(key) = field {
-                if let Some(kind) = field_kind(&key) {
-                    if let Some(allowed) = whitelist(kind) {
-                        if !text.trim().is_empty() && !acceptable(&key, kind, &text) {
-                            let (t2, c2) = eng.recognise_region(gray, r, Psm::PsmSingleLine, Some(allowed))?;
-                            if acceptable(&key, kind, &t2) {
-                                text = t2;
-                                conf = c2;
-                            }
-                        }
-                    }
-                }
+            if let Some(key) = &field {
+                (text, conf) = checked_value(eng, gray, r, key, text, conf)?;
             }
             pending = label;
             let text = text.trim().to_string();
@@ -216,6 +213,52 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
     }
     Ok(lines)
 }
+
+/// A value's reading, read again where it does not make a value of its field's kind: a
+/// date's digits on their own (see [`date_digits`]), then the whole region restricted to the
+/// characters the kind allows. The first reading stays when no other is acceptable.
+fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str, mut text: String, mut conf: f32) -> Result<(String, f32), OcrError> {
+    let Some(kind) = field_kind(key) else {
+        return Ok((text, conf));
+    };
+    if kind == Kind::Date {
+        if let Some(better) = date_digits(eng, gray, r, &text)? {
+            (text, conf) = better;
+        }
+    }
+    if let Some(allowed) = whitelist(kind) {
+        if !text.trim().is_empty() && !acceptable(key, kind, &text) {
+            let (t2, c2) = eng.recognise_region(gray, r, Psm::PsmSingleLine, Some(allowed))?;
+            if acceptable(key, kind, &t2) || key == "credit_code" && code_length(&t2) && !code_length(&text) {
+                (text, conf) = (t2, c2);
+            }
+        }
+    }
+    Ok((text, conf))
+}
+
+/// A date cell's reading put right where its numbers have other lengths than the cell's
+/// digit glyphs (`2024年8月1日` for 2024年8月10日): the digits read again on their own, as
+/// digits. None when the reading agrees with the glyphs, the glyphs make no clear date, or
+/// the second reading does not fit them either.
+fn date_digits(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, reading: &str) -> Result<Option<(String, f32)>, OcrError> {
+    let crop = ocr::prep::crop(gray, r.x0, r.y0, r.x1.min(gray.width()), r.y1.min(gray.height()));
+    let Some(glyphs) = ocr::dates::date_glyphs(&crop) else {
+        return Ok(None);
+    };
+    if glyphs.agrees(reading) {
+        return Ok(None);
+    }
+    let strip = glyphs.digit_strip(&crop);
+    eng.set_lang(LATIN_ONLY)?;
+    let digits = eng.recognise_region(&strip, Rect::new(0, 0, strip.width(), strip.height()), Psm::PsmSingleLine, Some("0123456789 "));
+    eng.reset_lang();
+    let (digits, conf) = digits?;
+    Ok(glyphs.from_digits(&digits).map(|t| (t, conf)))
+}
+
+/// The model set for digits alone.
+const LATIN_ONLY: &str = "eng";
 
 /// Line height (px) for the last reading of a cell that holds print but read as nothing.
 const RETRY_TEXT_PX: u32 = 20;
@@ -319,16 +362,53 @@ fn free_bands(gray: &GrayImage, grid: &Grid) -> Vec<Rect> {
 
 /// Lines of text outside the tables: each band cut into strips of print (Tesseract's own line
 /// grouping within a strip), so the white paper and specks between them are never recognised.
-fn band_lines(eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
+fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
     let k = pt(dpi);
     let mut lines = Vec::new();
     for band in free_bands(gray, grid) {
         for strip in print_strips(gray, band, dpi) {
             let Some(words) = eng.recognise_region_words(gray, strip, Psm::PsmSingleBlock, None)? else { continue };
+            let words = checked_line_values(p, eng, gray, words)?;
             lines.extend(words_to_lines(&words, page, k));
         }
     }
     Ok(lines)
+}
+
+/// The words of a strip with each `label：value` line's value checked as a table cell's is
+/// ([`checked_value`]): the words after the colon, where the words before it name a field.
+fn checked_line_values(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, words: Vec<Word>) -> Result<Vec<Word>, OcrError> {
+    let mut out: Vec<Word> = Vec::with_capacity(words.len());
+    let same_line = |a: &Word, b: &Word| (a.block, a.par, a.line) == (b.block, b.par, b.line);
+    let mut rest = words.as_slice();
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|w| same_line(w, first)).count();
+        let (line, next) = rest.split_at(n);
+        rest = next;
+        let colon = line.iter().position(|w| matches!(w.text.as_str(), ":" | "：" | ";" | "；"));
+        let key = colon.and_then(|i| ocr_label(p, &line[..i].iter().map(|w| w.text.as_str()).collect::<String>()));
+        let (Some(i), Some(key)) = (colon, key) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let value = &line[i + 1..];
+        let (Some(a), Some(b)) = (value.first(), value.last()) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let r = Rect::new(a.x0, value.iter().map(|w| w.y0).min().unwrap_or(a.y0), b.x1, value.iter().map(|w| w.y1).max().unwrap_or(a.y1));
+        let m = (r.height() / 4).max(2);
+        let r = Rect::new(r.x0.saturating_sub(m), r.y0.saturating_sub(m), r.x1 + m, r.y1 + m);
+        let (text, conf) = ocr::join_words(value);
+        let (checked, c) = checked_value(eng, gray, r, &key, text.clone(), conf)?;
+        out.extend_from_slice(&line[..=i]);
+        if checked == text {
+            out.extend_from_slice(value);
+        } else {
+            out.push(Word { text: checked, x0: a.x0, y0: r.y0 + m, x1: b.x1, y1: r.y1 - m, conf: c, ..a.clone() });
+        }
+    }
+    Ok(out)
 }
 
 /// The strips of a band that hold print: runs of rows with dark pixels, joined across gaps of
@@ -402,6 +482,44 @@ pub fn words_to_lines(words: &[Word], page: u32, k: f32) -> Vec<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::samples::pdfgen::{Op, Page};
+    use crate::samples::scan::{rasterise, PX_PER_PT};
+
+    /// Ruled cells holding `texts` (10.5 pt, as on the forms), rendered at 300 dpi: the page in
+    /// grey and each cell's rectangle in pixels.
+    fn cells(texts: &[&str]) -> (GrayImage, Vec<Rect>) {
+        let mut page = Page::default();
+        let mut rects = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            let (x, y, w, h) = (60.0, 700.0 - 40.0 * i as f32, 200.0, 24.0);
+            page.ops.push(Op::Rect { x, y, w, h });
+            page.ops.push(Op::Text { x: x + 6.0, y: y + 7.0, size: 10.5, s: t.to_string() });
+            let px = |v: f32| (v * PX_PER_PT).round() as u32;
+            let top = crate::samples::pdfgen::PAGE_H - y - h;
+            rects.push(Rect::new(px(x), px(top), px(x + w), px(top + h)).inset(2));
+        }
+        let gray = DynamicImage::ImageRgb8(rasterise(&page).expect("scripts/setup.sh installs the fonts")).to_luma8();
+        (gray, rects)
+    }
+
+    /// A date whose numbers were read with a digit dropped or 年月日 read as letters (what the
+    /// fast chi_sim model does to `10日`) is put right from its glyphs, through real Tesseract;
+    /// a reading that fits the glyphs is left alone.
+    #[test]
+    fn a_date_read_with_the_wrong_digits_is_read_again_from_its_glyphs() {
+        let (gray, r) = cells(&["2024年8月10日", "2023年9月24日至10月1日", "2024年1月16日"]);
+        ocr::with_engine(|eng| {
+            let read = |eng: &mut ocr::OcrEngine, i: usize, key: &str, text: &str| checked_value(eng, &gray, r[i], key, text.into(), 0.8).unwrap().0;
+            assert_eq!(read(eng, 0, "end_date", "2024年8月1日"), "2024年8月10日");
+            assert_eq!(read(eng, 0, "end_date", "2024478 A108"), "2024年8月10日");
+            assert_eq!(read(eng, 1, "start_date", "2023年9月24日至1月1日"), "2023年9月24日至10月1日");
+            // a reading the glyphs agree with is not read again, even if a digit differs
+            assert_eq!(read(eng, 2, "fill_date", "2024年1月18日"), "2024年1月18日");
+            // not a date field: nothing is read again
+            assert_eq!(read(eng, 0, "venue", "2024年8月1日"), "2024年8月1日");
+        })
+        .expect("scripts/setup.sh installs Tesseract");
+    }
 
     /// Two lines of print and a speck in a white band: two strips, each as wide as its print
     /// plus the margin; the speck and the white between are not recognised.

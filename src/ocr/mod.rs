@@ -21,6 +21,7 @@
 //! go to `debug_file`, which is set to `/dev/null`; the source resolution is always set, so the
 //! resolution warning is not produced in the first place.
 
+pub mod dates;
 pub mod grid;
 pub mod prep;
 #[cfg(test)]

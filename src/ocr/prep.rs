@@ -785,3 +785,44 @@ pub fn homography(from: &[(f64, f64); 4], to: &[(f64, f64); 4]) -> Option<[f64; 
     let h: Vec<f64> = (0..8).map(|i| a[i][8] / a[i][i]).collect();
     Some([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0])
 }
+
+/// Bounding boxes `(x0, y0, x1, y1)` (inclusive) of the 8-connected components of a
+/// `w`×`h` mask.
+pub fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize)> {
+    // on a grid with a one-cell empty border, so neighbours need no bounds checks
+    let pw = w + 2;
+    let mut seen = vec![true; pw * (h + 2)];
+    for y in 0..h {
+        for x in 0..w {
+            seen[(y + 1) * pw + x + 1] = !mask[y * w + x];
+        }
+    }
+    let offsets = [pw + 1, pw, pw - 1, 1];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..seen.len() {
+        if seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % pw - 1, i / pw - 1);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+            for o in offsets {
+                for j in [i - o, i + o] {
+                    if !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push((x0, y0, x1, y1));
+    }
+    out
+}

@@ -299,7 +299,7 @@ pub fn detect_in(ink: &InkMap, dpi: f32, prm: &Params, mode: InkMode) -> Vec<Fou
     // join the ring's pieces and the text: dilate by ≈ 1.5 mm
     let d = ((1.5 * px_per_mm) / b as f32).round().max(1.0) as usize;
     let grown = dilate(&mask, bw, bh, d);
-    let comps = components(&grown, bw, bh);
+    let comps = crate::ocr::prep::components(&grown, bw, bh);
     let block_mm = b as f32 / px_per_mm;
     let mut out = Vec::new();
     for (x0, y0, x1, y1) in comps {
@@ -535,42 +535,3 @@ fn dilate(mask: &[bool], w: usize, h: usize, d: usize) -> Vec<bool> {
     out
 }
 
-/// Bounding boxes of 8-connected components.
-fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize, usize)> {
-    // on a grid with a one-cell empty border, so neighbours need no bounds checks
-    let pw = w + 2;
-    let mut seen = vec![true; pw * (h + 2)];
-    for y in 0..h {
-        for x in 0..w {
-            seen[(y + 1) * pw + x + 1] = !mask[y * w + x];
-        }
-    }
-    let offsets = [pw + 1, pw, pw - 1, 1];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..seen.len() {
-        if seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % pw - 1, i / pw - 1);
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-            for o in offsets {
-                for j in [i - o, i + o] {
-                    if !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        out.push((x0, y0, x1, y1));
-    }
-    out
-}
