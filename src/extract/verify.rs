@@ -17,12 +17,12 @@ const SUFFIX_CONFUSABLE: &[(char, &str)] = &[('县', "具"), ('区', "匹巨")];
 
 /// Characters OCR confuses in codes, and what each may really be.
 const CONFUSABLE: &[(char, &str)] = &[
-    ('0', "ODQ"),
+    ('0', "ODQG"),
     ('O', "0DQ"),
     ('D', "0O"),
     ('Q', "0O"),
     ('1', "IL7T"),
-    ('I', "1L"),
+    ('I', "1LJ"),
     ('L', "1I"),
     ('7', "1T"),
     ('T', "17"),
@@ -125,7 +125,7 @@ fn verify_code(f: &mut Field, regions: &[String]) {
     let keep = |c: &char| c.is_ascii_alphanumeric() || *c == '-' || *c == '@';
     let bases: Vec<String> = {
         let dropped: String = code.chars().filter(keep).collect();
-        let as_j: String = code.chars().map(|c| if c == ']' { 'J' } else { c }).filter(keep).collect();
+        let as_j: String = code.chars().map(|c| if c == ']' || c == ')' { 'J' } else { c }).filter(keep).collect();
         if dropped == as_j { vec![dropped] } else { vec![dropped, as_j] }
     };
     let mut fixes: Vec<String> = Vec::new();
@@ -143,8 +143,6 @@ fn verify_code(f: &mut Field, regions: &[String]) {
     if fixes.is_empty() {
         for base in &bases {
             let chars: Vec<char> = base.chars().collect();
-            // (a character too many is not undone: dropping one of 19 characters makes another
-            // valid code too often to say which)
             for (i, c) in chars.iter().enumerate() {
                 let Some((_, alts)) = CONFUSABLE.iter().find(|(k, _)| k == c) else { continue };
                 for alt in alts.chars() {
@@ -158,11 +156,34 @@ fn verify_code(f: &mut Field, regions: &[String]) {
             }
         }
     }
+    // a character too many (an 0 read twice, a speck): dropping one of 19 characters makes
+    // another valid code too often to say which, so only a code that also keeps the region's
+    // division code and a valid entity code inside (three checks) is taken
+    if fixes.is_empty() {
+        for base in bases.iter().filter(|b| b.chars().count() == 19) {
+            let chars: Vec<char> = base.chars().collect();
+            for i in 0..chars.len() {
+                let cand: String = chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
+                let local = regions.iter().any(|r| cand.get(2..).is_some_and(|t| t.starts_with(r.as_str())));
+                if local && valid(&cand) && cand.get(8..17).is_some_and(|o| validate_org_code(o).is_ok()) {
+                    push(cand, &mut fixes);
+                }
+            }
+        }
+    }
     // more than one fix: the one that keeps the region's division code, if only one does
     if fixes.len() > 1 {
         let local: Vec<String> = fixes.iter().filter(|c| c.len() == 18 && regions.iter().any(|r| c[2..].starts_with(r.as_str()))).cloned().collect();
         if local.len() == 1 {
             fixes = local;
+        }
+    }
+    // still more than one: the one whose characters 9–17 are a valid organisation code (the
+    // entity code inside a credit code carries its own GB 11714 check character)
+    if fixes.len() > 1 {
+        let org: Vec<String> = fixes.iter().filter(|c| c.len() == 18 && validate_org_code(&c[8..17]).is_ok()).cloned().collect();
+        if org.len() == 1 {
+            fixes = org;
         }
     }
     if let [to] = &fixes[..] {
@@ -637,6 +658,22 @@ mod tests {
             let f = verified(&p, "credit_code", &bad);
             assert_eq!(&f.value, &Value::Text(want.clone()), "{bad}");
         }
+        // fixes at two places fit the check character (8→B, Q→0); only one keeps the entity
+        // code inside (characters 9–17) valid by its own check character
+        let f = verified(&p, "credit_code", "51500000MJN1K8HHQN");
+        assert_eq!(f.value, Value::Text("51500000MJN1K8HH0N".into()));
+        // a G at the end read as a 0
+        let f = verified(&p, "credit_code", "51500000MJ9YUAMP20");
+        assert_eq!(f.value, Value::Text("51500000MJ9YUAMP2G".into()));
+        // a J read as an I (not a code character) or as a bracket
+        let f = verified(&p, "credit_code", "92500243MA3P8DWI3D");
+        assert_eq!(f.value, Value::Text("92500243MA3P8DWJ3D".into()));
+        let f = verified(&p, "credit_code", "11500105276007086)");
+        assert_eq!(f.value, Value::Text("11500105276007086J".into()));
+        // a digit too many: one deletion keeps the check character, the region's division
+        // code and the entity code's check character
+        let f = verified(&p, "credit_code", "515600104MJMDECGM29");
+        assert_eq!(f.value, Value::Text("51500104MJMDECGM29".into()));
         // a legacy organisation code keeps no dash
         let f = verified(&p, "credit_code", "D2143569]-X");
         assert_eq!(f.value, Value::Text("D2143569X".into()));
