@@ -598,7 +598,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                     // left as read for the field to put right and say so
                     row.insert("start_date".into(), RawValue { text: start, ..raw.clone() });
                     row.insert("end_date".into(), RawValue { text: end, ..raw });
-                } else if out.legacy && [Some(raw.text.clone()), form_year.filter(|_| method == Method::Ocr).and_then(|y| fix_year(&raw.text, y))].iter().flatten().any(|t| normalize(Kind::Date, t).is_ok_and(|v| v.is_some())) {
+                } else if out.legacy && is_one_date(&raw.text, method, form_year) {
                     // a paper-era form's 竞赛时间 with one day (its year perhaps misread, put
                     // right by the field): a one-day competition (2024 forms have their own
                     // end-date column, and a missing one is a finding)
@@ -616,6 +616,14 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         }
     }
     Ok(out)
+}
+
+/// Whether a cell holds one date: as read, or once an OCR'd year is put right (`fix_year`;
+/// the field then corrects it and says so).
+fn is_one_date(text: &str, method: Method, year: Option<i32>) -> bool {
+    let fixed = year.filter(|_| method == Method::Ocr).and_then(|y| fix_year(text, y));
+    let date = |t: &str| normalize(Kind::Date, t).is_ok_and(|v| v.is_some());
+    date(text) || fixed.is_some_and(|t| date(&t))
 }
 
 /// An OCR'd period that is a range only once its year is put right (`fix_year`): its two days
@@ -875,6 +883,10 @@ mod tests {
         assert_eq!(period_with_year_as_read("2919.08.15-08.24", Method::Ocr, Some(2019)), Some(["2919-08-15".to_string(), "2919-08-24".to_string()]));
         assert_eq!(period_with_year_as_read("2919.08.15-08.24", Method::Text, Some(2019)), None, "a text layer is never corrected");
         assert_eq!(period_with_year_as_read("2019.08.15-08.24", Method::Ocr, Some(2019)), None, "nothing to put right");
+        // a one-day period whose year OCR got wrong is still one date; a text layer's is not
+        assert!(is_one_date("2619年6月5日", Method::Ocr, Some(2019)));
+        assert!(!is_one_date("2619年6月5日", Method::Text, Some(2019)));
+        assert!(is_one_date("2019年6月5日", Method::Text, None));
     }
 
     #[test]

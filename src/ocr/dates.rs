@@ -34,11 +34,6 @@ fn pattern(n: usize) -> Option<&'static [&'static str]> {
 }
 
 impl DateGlyphs {
-    /// Digits per number.
-    pub fn counts(&self) -> Vec<usize> {
-        self.groups.iter().map(|g| g.1).collect()
-    }
-
     /// The date these digits (all of them, in order, anything else ignored) write, or None
     /// when there are more or fewer than the glyphs.
     pub fn from_digits(&self, read: &str) -> Option<String> {
