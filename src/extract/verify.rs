@@ -156,34 +156,33 @@ fn verify_code(f: &mut Field, regions: &[String]) {
             }
         }
     }
+    // an 18-character code in the region's division codes; one whose characters 9–17 are a
+    // valid organisation code (the entity code inside a credit code carries its own GB 11714
+    // check character)
+    let local = |c: &String| c.len() == 18 && regions.iter().any(|r| c[2..].starts_with(r.as_str()));
+    let entity_ok = |c: &String| c.len() == 18 && validate_org_code(&c[8..17]).is_ok();
     // a character too many (an 0 read twice, a speck): dropping one of 19 characters makes
-    // another valid code too often to say which, so only a code that also keeps the region's
-    // division code and a valid entity code inside (three checks) is taken
+    // another valid code too often to say which, so only a code that also passes both
+    // checks above (three checks in all) is taken
     if fixes.is_empty() {
         for base in bases.iter().filter(|b| b.chars().count() == 19) {
             let chars: Vec<char> = base.chars().collect();
             for i in 0..chars.len() {
                 let cand: String = chars.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, c)| *c).collect();
-                let local = regions.iter().any(|r| cand.get(2..).is_some_and(|t| t.starts_with(r.as_str())));
-                if local && valid(&cand) && cand.get(8..17).is_some_and(|o| validate_org_code(o).is_ok()) {
+                if local(&cand) && entity_ok(&cand) && valid(&cand) {
                     push(cand, &mut fixes);
                 }
             }
         }
     }
-    // more than one fix: the one that keeps the region's division code, if only one does
-    if fixes.len() > 1 {
-        let local: Vec<String> = fixes.iter().filter(|c| c.len() == 18 && regions.iter().any(|r| c[2..].starts_with(r.as_str()))).cloned().collect();
-        if local.len() == 1 {
-            fixes = local;
-        }
-    }
-    // still more than one: the one whose characters 9–17 are a valid organisation code (the
-    // entity code inside a credit code carries its own GB 11714 check character)
-    if fixes.len() > 1 {
-        let org: Vec<String> = fixes.iter().filter(|c| c.len() == 18 && validate_org_code(&c[8..17]).is_ok()).cloned().collect();
-        if org.len() == 1 {
-            fixes = org;
+    // more than one fix: the one that keeps the region's division code, if only one does;
+    // still more than one: the one with a valid entity code, if only one has
+    for prefer in [&local as &dyn Fn(&String) -> bool, &entity_ok] {
+        if fixes.len() > 1 {
+            let kept: Vec<String> = fixes.iter().filter(|c| prefer(c)).cloned().collect();
+            if kept.len() == 1 {
+                fixes = kept;
+            }
         }
     }
     if let [to] = &fixes[..] {

@@ -8,7 +8,7 @@
 //! numbers have other lengths than the glyphs say is wrong, and the digits can be read again
 //! on their own (a strip of the digit groups, recognised as digits).
 
-use image::GrayImage;
+use image::{GenericImageView, GrayImage};
 
 use super::Rect;
 
@@ -90,11 +90,7 @@ impl DateGlyphs {
         for b in &boxes {
             // bottoms aligned: digits stand on one baseline
             let y = gap + h - b.height();
-            for dy in 0..b.height() {
-                for dx in 0..b.width() {
-                    out.put_pixel(x + dx, y + dy, *crop.get_pixel(b.x0 + dx, b.y0 + dy));
-                }
-            }
+            image::imageops::replace(&mut out, &*crop.view(b.x0, b.y0, b.width(), b.height()), x.into(), y.into());
             x += b.width() + gap;
         }
         out
