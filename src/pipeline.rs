@@ -356,7 +356,11 @@ pub fn run(p: &Pipeline, opts: &Options) -> RunResult {
     let errors = Mutex::new(Vec::new());
     let pieces: Mutex<Vec<(String, String, Box<[u8]>)>> = Mutex::new(Vec::new());
     pool.install(|| {
-        walk.files.par_iter().enumerate().for_each(|(n, f)| {
+        // the biggest files first, each to the next free worker: a large multi-page scan
+        // started last would keep one worker busy alone at the end
+        let mut order: Vec<(usize, &Discovered)> = walk.files.iter().enumerate().collect();
+        order.sort_by_key(|(n, f)| (std::cmp::Reverse(f.size), *n));
+        order.into_iter().par_bridge().for_each(|(n, f)| {
             let mut outcome = catch_unwind(AssertUnwindSafe(|| process(p, f))).unwrap_or_else(|payload| {
                 Outcome::Error(file_error(&f.display, None, f.kind.name(), &ReadError::Panic(panic_message(payload.as_ref()))))
             });

@@ -82,8 +82,14 @@ pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Resu
     let grid = ocr::find_grid(binary);
     let lines = ocr::with_engine(|eng| -> Result<Vec<Line>, OcrError> {
         eng.set_dpi(dpi.round() as u32);
-        let mut lines = table_lines(p, eng, &prep.gray, &grid, page, dpi)?;
-        lines.extend(band_lines(p, eng, &prep.gray, &grid, page, dpi)?);
+        // the batch's forms repeat their print: readings of the same print are reused
+        eng.set_memo(true);
+        let lines = table_lines(p, eng, &prep.gray, &grid, page, dpi).and_then(|mut lines| {
+            lines.extend(band_lines(p, eng, &prep.gray, &grid, page, dpi)?);
+            Ok(lines)
+        });
+        eng.set_memo(false);
+        let mut lines = lines?;
         lines.sort_by(|a, b| a.y.total_cmp(&b.y));
         Ok(lines)
     })??;
@@ -173,14 +179,24 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
                 .iter()
                 .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
                 .map(|(_, _, key)| key.clone());
-            let expects = if pending.is_none() && column.is_none() {
-                Expect::Label
-            } else if pending.as_ref().or(column.as_ref()).is_some_and(|k| field_kind(k) == Some(Kind::Text)) {
-                Expect::Text
-            } else {
-                Expect::Other
+            let expected = pending.as_ref().or(column.as_ref());
+            let expects = expected.map(|key| field_kind(key).unwrap_or(Kind::Text));
+            // a code, phone or number read with its characters first; a cell that does not read
+            // as one (a label in an item table's header row, which is label after label) is
+            // read again freely
+            let restricted = match (expected, expects) {
+                (Some(key), Some(kind)) if model(expects).is_none() && kind != Kind::Date => {
+                    eng.reset_lang();
+                    let (t, c) = eng.recognise_region(gray, r, Psm::PsmSingleLine, whitelist(kind))?;
+                    let t = t.trim_matches('-').to_string();
+                    acceptable(key, kind, &t).then_some((t, c))
+                }
+                _ => None,
             };
-            let (mut text, mut conf) = read_cell(p, eng, gray, r, expects)?;
+            let (mut text, mut conf) = match restricted {
+                Some(read) => read,
+                None => read_cell(eng, gray, r, expects)?,
+            };
             let label = ocr_label(p, &text);
             if let Some(key) = &label {
                 header.push((r.x0, r.x1, key.clone()));
@@ -215,8 +231,9 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
 }
 
 /// A value's reading, read again where it does not make a value of its field's kind: a
-/// date's digits on their own (see [`date_digits`]), then the whole region restricted to the
-/// characters the kind allows. The first reading stays when no other is acceptable.
+/// date's digits on their own (see [`date_digits`]), then the whole region in the models and
+/// with the characters of [`rereads`], until one reading is acceptable. The first reading
+/// stays when no other is.
 fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str, mut text: String, mut conf: f32) -> Result<(String, f32), OcrError> {
     let Some(kind) = field_kind(key) else {
         return Ok((text, conf));
@@ -226,15 +243,39 @@ fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str,
             (text, conf) = better;
         }
     }
-    if let Some(allowed) = whitelist(kind) {
-        if !text.trim().is_empty() && !acceptable(key, kind, &text) {
-            let (t2, c2) = eng.recognise_region(gray, r, Psm::PsmSingleLine, Some(allowed))?;
-            if acceptable(key, kind, &t2) || key == "credit_code" && code_length(&t2) && !code_length(&text) {
-                (text, conf) = (t2, c2);
-            }
+    if text.trim().is_empty() || acceptable(key, kind, &text) {
+        return Ok((text, conf));
+    }
+    for (lang, allowed) in rereads(kind) {
+        use_model(eng, lang)?;
+        let again = eng.recognise_region(gray, r, Psm::PsmSingleLine, allowed);
+        eng.reset_lang();
+        let (t2, c2) = again?;
+        // a hyphen is allowed inside codes (`XXXXXXXX-X`, `BY2024-0001`), never at their ends
+        let t2 = if allowed.is_some() { t2.trim_matches('-').to_string() } else { t2 };
+        if acceptable(key, kind, &t2) {
+            return Ok((t2, c2));
+        }
+        if key == "credit_code" && code_length(&t2) && !code_length(&text) {
+            (text, conf) = (t2, c2);
         }
     }
     Ok((text, conf))
+}
+
+/// The readings tried, in order, for a value whose first reading is no valid value of its
+/// kind: (model set, `None` for the configured one; characters allowed). A code, phone or
+/// number in `eng` alone first: the two models together read what `chi_sim` makes of it when
+/// `chi_sim` was the last model to read a region (915001035MAQT2WNR6U), `eng` alone reads
+/// 91500103MAQT2WNR6U.
+fn rereads(kind: Kind) -> Vec<(Option<&'static str>, Option<&'static str>)> {
+    let Some(allowed) = whitelist(kind) else {
+        return Vec::new();
+    };
+    match kind {
+        Kind::Date | Kind::DateTime | Kind::Text => vec![(None, Some(allowed))],
+        _ => vec![(Some(LATIN_ONLY), Some(allowed)), (None, Some(allowed))],
+    }
 }
 
 /// A date cell's reading put right where its numbers have other lengths than the cell's
@@ -266,13 +307,6 @@ const RETRY_TEXT_PX: u32 = 20;
 /// The model set for cells that hold Chinese only.
 const CJK_ONLY: &str = "chi_sim";
 
-/// Chinese with ASCII letters in it, or letters alone where a label is expected: what
-/// `chi_sim+eng` makes of some CJK glyphs.
-fn garbled(text: &str) -> bool {
-    let letters = text.chars().filter(char::is_ascii_alphabetic).count();
-    letters > 0 && text.chars().any(|c| !c.is_ascii() && c.is_alphabetic())
-}
-
 /// Whether a cell holds print: dark pixels enough for a few strokes across its height.
 fn has_print(gray: &GrayImage, r: Rect) -> bool {
     // inside the rules that bound it
@@ -286,21 +320,34 @@ fn has_print(gray: &GrayImage, r: Rect) -> bool {
     dark >= r.height() * 3
 }
 
-/// What a table cell is expected to hold, from its place.
-#[derive(Clone, Copy, PartialEq)]
-enum Expect {
-    /// a label (first cell of a row outside the item table)
-    Label,
-    /// Chinese text (a name, a district, an occupation)
-    Text,
-    /// digits, codes, dates
-    Other,
+/// The model set a region is read with, from the kind of value it is expected to hold
+/// (`None`: a label, or anything else in Chinese). Chinese alone reads Chinese faster and
+/// better than `chi_sim+eng`, which takes some CJK glyphs for letters (赛事类别 → 赛事类ji,
+/// 联系电话 → K AR HF if) and tries `eng` on every word `chi_sim` is unsure of. Codes,
+/// phones, numbers and dates keep both (`None`: the configured set): `chi_sim` alone adds
+/// digits (19887552343 → 198875523435), `eng` alone reads this print's 0 as 9 or @.
+fn model(kind: Option<Kind>) -> Option<&'static str> {
+    match kind {
+        None | Some(Kind::Text) => Some(CJK_ONLY),
+        Some(_) => None,
+    }
 }
 
-/// One table cell's reading, with the retries some cells need.
-fn read_cell(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expects: Expect) -> Result<(String, f32), OcrError> {
-    let mut psm = Psm::PsmSingleBlock;
-    let mut px = eng.region_text_px();
+/// Switches the engine to a model set (`None`: the configured one).
+fn use_model(eng: &mut ocr::OcrEngine, lang: Option<&str>) -> Result<(), OcrError> {
+    match lang {
+        Some(l) => eng.set_lang(l),
+        None => {
+            eng.reset_lang();
+            Ok(())
+        }
+    }
+}
+
+/// One table cell's reading (`expects`: the kind of value the cell's place says it holds;
+/// `None` for a label or a cell of no known field), with the retries some cells need.
+fn read_cell(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expects: Option<Kind>) -> Result<(String, f32), OcrError> {
+    use_model(eng, model(expects))?;
     let read = |eng: &mut ocr::OcrEngine, psm: Psm, px: Option<u32>| {
         let keep = eng.region_text_px();
         eng.set_region_text_px(px);
@@ -308,37 +355,20 @@ fn read_cell(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, 
         eng.set_region_text_px(keep);
         out
     };
-    let (mut text, mut conf) = read(eng, psm, px)?;
+    let px = eng.region_text_px();
+    let mut out = read(eng, Psm::PsmSingleBlock, px);
     // block segmentation finds nothing in some short cells that plainly hold print, and some
     // short words read only at a smaller size (梁平区 at 30 px reads as nothing, at 21 px right)
-    if text.trim().is_empty() && has_print(gray, r) {
-        for (retry_psm, retry_px) in [(Psm::PsmSingleLine, px), (Psm::PsmSingleLine, Some(RETRY_TEXT_PX))] {
-            (text, conf) = read(eng, retry_psm, retry_px)?;
-            (psm, px) = (retry_psm, retry_px);
-            if !text.trim().is_empty() {
+    if out.as_ref().is_ok_and(|(t, _)| t.trim().is_empty()) && has_print(gray, r) {
+        for retry_px in [px, Some(RETRY_TEXT_PX)] {
+            out = read(eng, Psm::PsmSingleLine, retry_px);
+            if !out.as_ref().is_ok_and(|(t, _)| t.trim().is_empty()) {
                 break;
             }
         }
     }
-    // Latin letters among Chinese, or letters alone where Chinese is expected: `+eng` took
-    // CJK glyphs for letters (赛事类别 → 赛事类ji, 梁平区 → RPK; spaced-out labels suffer
-    // most). A Chinese-only reading, at the settings that read the cell, is kept when it names
-    // a label, or gives Chinese text without the letters.
-    let latin_only = text.chars().filter(char::is_ascii_alphabetic).count() >= 2 && text.is_ascii();
-    if expects != Expect::Other && (garbled(&text) || expects == Expect::Text && latin_only) {
-        eng.set_lang(CJK_ONLY)?;
-        let again = read(eng, psm, px);
-        eng.reset_lang();
-        let (t2, c2) = again?;
-        let better = match expects {
-            Expect::Text => !garbled(&t2) && !t2.is_ascii(),
-            _ => ocr_label(p, &t2).is_some(),
-        };
-        if better {
-            (text, conf) = (t2, c2);
-        }
-    }
-    Ok((text, conf))
+    eng.reset_lang();
+    out
 }
 
 /// Horizontal bands of the page not covered by a table.
@@ -385,30 +415,49 @@ fn checked_line_values(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage,
         let n = rest.iter().take_while(|w| same_line(w, first)).count();
         let (line, next) = rest.split_at(n);
         rest = next;
-        let colon = line.iter().position(|w| matches!(w.text.as_str(), ":" | "：" | ";" | "；"));
-        let key = colon.and_then(|i| ocr_label(p, &line[..i].iter().map(|w| w.text.as_str()).collect::<String>()));
-        let (Some(i), Some(key)) = (colon, key) else {
+        let Some((label, value)) = split_at_colon(line) else {
             out.extend_from_slice(line);
             continue;
         };
-        let value = &line[i + 1..];
-        let (Some(a), Some(b)) = (value.first(), value.last()) else {
+        let key = ocr_label(p, &label.iter().map(|w| w.text.as_str()).collect::<String>());
+        let (Some(key), Some(a), Some(b)) = (key, value.first(), value.last()) else {
             out.extend_from_slice(line);
             continue;
         };
         let r = Rect::new(a.x0, value.iter().map(|w| w.y0).min().unwrap_or(a.y0), b.x1, value.iter().map(|w| w.y1).max().unwrap_or(a.y1));
         let m = (r.height() / 4).max(2);
         let r = Rect::new(r.x0.saturating_sub(m), r.y0.saturating_sub(m), r.x1 + m, r.y1 + m);
-        let (text, conf) = ocr::join_words(value);
+        let (text, conf) = ocr::join_words(&value);
         let (checked, c) = checked_value(eng, gray, r, &key, text.clone(), conf)?;
-        out.extend_from_slice(&line[..=i]);
+        out.extend_from_slice(&label);
         if checked == text {
-            out.extend_from_slice(value);
+            out.extend_from_slice(&value);
         } else {
             out.push(Word { text: checked, x0: a.x0, y0: r.y0 + m, x1: b.x1, y1: r.y1 - m, conf: c, ..a.clone() });
         }
     }
     Ok(out)
+}
+
+/// A line's words split at its first colon (`:` `：` `;` `；`, which OCR confuses): the words
+/// before it and the words after it. A colon inside a word splits that word, its box shared
+/// out by characters. `None` without a colon.
+fn split_at_colon(line: &[Word]) -> Option<(Vec<Word>, Vec<Word>)> {
+    let is_colon = |c: char| matches!(c, ':' | '：' | ';' | '；');
+    let i = line.iter().position(|w| w.text.contains(is_colon))?;
+    let w = &line[i];
+    let chars: Vec<char> = w.text.chars().collect();
+    let at = chars.iter().position(|c| is_colon(*c))?;
+    let x_at = |k: usize| w.x0 + ((w.x1 - w.x0) as usize * k / chars.len().max(1)) as u32;
+    let mut label = line[..i].to_vec();
+    let mut value = Vec::new();
+    let before: String = chars[..=at].iter().collect();
+    label.push(Word { text: before, x1: x_at(at + 1), ..w.clone() });
+    if at + 1 < chars.len() {
+        value.push(Word { text: chars[at + 1..].iter().collect(), x0: x_at(at + 1), ..w.clone() });
+    }
+    value.extend_from_slice(&line[i + 1..]);
+    Some((label, value))
 }
 
 /// The strips of a band that hold print: runs of rows with dark pixels, joined across gaps of
@@ -519,6 +568,20 @@ mod tests {
             assert_eq!(read(eng, 0, "venue", "2024年8月1日"), "2024年8月1日");
         })
         .expect("scripts/setup.sh installs Tesseract");
+    }
+
+    /// A `label：value` line splits at its colon, whether the colon is a word of its own or
+    /// sits inside a word (`联系电话;023…` as Chinese-alone reads it), the box shared out.
+    #[test]
+    fn a_line_splits_at_its_colon_inside_a_word_too() {
+        let w = |t: &str, x0: u32, x1: u32| Word { text: t.into(), x0, y0: 0, x1, y1: 40, conf: 0.9, block: 1, par: 1, line: 1 };
+        let (label, value) = split_at_colon(&[w("联系电话;0238", 0, 90), w("1744", 100, 140)]).unwrap();
+        assert_eq!(label.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["联系电话;"]);
+        assert_eq!(value.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["0238", "1744"]);
+        assert_eq!((label[0].x1, value[0].x0), (50, 50));
+        let (label, value) = split_at_colon(&[w("单位名称", 0, 40), w("：", 40, 50), w("重庆", 50, 90)]).unwrap();
+        assert_eq!((label.len(), value.len(), value[0].text.as_str()), (2, 1, "重庆"));
+        assert!(split_at_colon(&[w("一、基本信息", 0, 90)]).is_none());
     }
 
     /// Two lines of print and a speck in a white band: two strips, each as wide as its print

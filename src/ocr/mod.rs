@@ -23,6 +23,7 @@
 
 pub mod dates;
 pub mod grid;
+pub mod memo;
 pub mod prep;
 #[cfg(test)]
 mod tests;
@@ -176,6 +177,8 @@ pub struct OcrEngine {
     tess: Vec<(String, Option<Tesseract>)>,
     dpi: u32,
     region_text_px: Option<u32>,
+    /// reuse readings of prints recognised before ([`memo`])
+    memo: bool,
 }
 
 impl OcrEngine {
@@ -189,6 +192,7 @@ impl OcrEngine {
             tess: Vec::new(),
             dpi: 300,
             region_text_px: Some(40),
+            memo: false,
         };
         e.check_loads()?;
         Ok(e)
@@ -266,6 +270,12 @@ impl OcrEngine {
 
     pub fn region_text_px(&self) -> Option<u32> {
         self.region_text_px
+    }
+
+    /// Whether the following region recognitions reuse the batch's readings of prints that
+    /// look the same ([`memo`]; default off). Only confident readings are reused.
+    pub fn set_memo(&mut self, on: bool) {
+        self.memo = on;
     }
 
     /// Run one recognition on `img` and return the TSV output. The instance is dropped on an
@@ -367,6 +377,15 @@ impl OcrEngine {
         if ink < 12 {
             return Ok(None);
         }
+        // a print read before in this mode: its reading, placed on this crop
+        let print = if self.memo { memo::print_of(&crop) } else { None };
+        let mode = format!("{}|{:?}|{}|{:?}", self.lang, psm, whitelist.unwrap_or(""), self.region_text_px);
+        if let Some(mut words) = print.as_ref().and_then(|p| batch_memo().find(&mode, p)) {
+            for w in &mut words {
+                (w.x0, w.x1, w.y0, w.y1) = (w.x0 + r.x0, w.x1 + r.x0, w.y0 + r.y0, w.y1 + r.y0);
+            }
+            return Ok(Some(words));
+        }
         // shrink big text to the line height Tesseract works at
         let scale = match (self.region_text_px, line_height(&crop)) {
             (Some(t), Some(lh)) if lh as f32 > t as f32 * 1.3 => (t as f32 / lh as f32).max(0.25),
@@ -394,6 +413,13 @@ impl OcrEngine {
             w.x1 = back(w.x1, r.x0, r.x1);
             w.y0 = back(w.y0, r.y0, r.y1);
             w.y1 = back(w.y1, r.y0, r.y1);
+        }
+        if let Some(print) = &print {
+            let rel: Vec<Word> = words
+                .iter()
+                .map(|w| Word { x0: w.x0 - r.x0, x1: w.x1 - r.x0, y0: w.y0 - r.y0, y1: w.y1 - r.y0, ..w.clone() })
+                .collect();
+            batch_memo().keep(&mode, print, &rel);
         }
         Ok(Some(words))
     }
@@ -501,6 +527,12 @@ fn parse_tsv(tsv: &str, dx: i64, dy: i64) -> Vec<Word> {
         });
     }
     out
+}
+
+/// The readings of this process's batch ([`memo`]), shared by every thread's engine.
+fn batch_memo() -> &'static memo::Memo {
+    static MEMO: OnceLock<memo::Memo> = OnceLock::new();
+    MEMO.get_or_init(memo::Memo::default)
 }
 
 thread_local! {
