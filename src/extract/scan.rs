@@ -273,7 +273,7 @@ fn rereads(kind: Kind) -> Vec<(Option<&'static str>, Option<&'static str>)> {
         return Vec::new();
     };
     match kind {
-        Kind::Date | Kind::DateTime | Kind::Text => vec![(None, Some(allowed))],
+        Kind::Date => vec![(None, Some(allowed))],
         _ => vec![(Some(LATIN_ONLY), Some(allowed)), (None, Some(allowed))],
     }
 }
