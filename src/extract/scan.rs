@@ -186,9 +186,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
             // read again freely
             let restricted = match (expected, expects) {
                 (Some(key), Some(kind)) if model(expects).is_none() && kind != Kind::Date => {
-                    eng.reset_lang();
-                    let (t, c) = eng.recognise_region(gray, r, Psm::PsmSingleLine, whitelist(kind))?;
-                    let t = t.trim_matches('-').to_string();
+                    let (t, c) = read_line(eng, gray, r, None, whitelist(kind))?;
                     acceptable(key, kind, &t).then_some((t, c))
                 }
                 _ => None,
@@ -247,12 +245,7 @@ fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str,
         return Ok((text, conf));
     }
     for (lang, allowed) in rereads(kind) {
-        use_model(eng, lang)?;
-        let again = eng.recognise_region(gray, r, Psm::PsmSingleLine, allowed);
-        eng.reset_lang();
-        let (t2, c2) = again?;
-        // a hyphen is allowed inside codes (`XXXXXXXX-X`, `BY2024-0001`), never at their ends
-        let t2 = if allowed.is_some() { t2.trim_matches('-').to_string() } else { t2 };
+        let (t2, c2) = read_line(eng, gray, r, lang, allowed)?;
         if acceptable(key, kind, &t2) {
             return Ok((t2, c2));
         }
@@ -261,6 +254,20 @@ fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str,
         }
     }
     Ok((text, conf))
+}
+
+/// A region read as one line in a model set (`None`: the configured one), restricted to the
+/// `allowed` characters. A hyphen is allowed inside codes (`XXXXXXXX-X`, `BY2024-0001`),
+/// never at their ends: a restricted reading is trimmed of them.
+fn read_line(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, lang: Option<&str>, allowed: Option<&str>) -> Result<(String, f32), OcrError> {
+    use_model(eng, lang)?;
+    let read = eng.recognise_region(gray, r, Psm::PsmSingleLine, allowed);
+    eng.reset_lang();
+    let (text, conf) = read?;
+    Ok(match allowed {
+        Some(_) => (text.trim_matches('-').to_string(), conf),
+        None => (text, conf),
+    })
 }
 
 /// The readings tried, in order, for a value whose first reading is no valid value of its
@@ -291,10 +298,7 @@ fn date_digits(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, reading: &st
         return Ok(None);
     }
     let strip = glyphs.digit_strip(&crop);
-    eng.set_lang(LATIN_ONLY)?;
-    let digits = eng.recognise_region(&strip, Rect::new(0, 0, strip.width(), strip.height()), Psm::PsmSingleLine, Some("0123456789 "));
-    eng.reset_lang();
-    let (digits, conf) = digits?;
+    let (digits, conf) = read_line(eng, &strip, Rect::new(0, 0, strip.width(), strip.height()), Some(LATIN_ONLY), Some("0123456789 "))?;
     Ok(glyphs.from_digits(&digits).map(|t| (t, conf)))
 }
 

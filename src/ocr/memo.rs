@@ -99,6 +99,9 @@ pub fn slice_diff(a: &GrayImage, b: &GrayImage) -> Option<f32> {
 
 struct Entry {
     sig: GrayImage,
+    /// largest slice difference that matches this print ([`MAX_SLICE_DIFF`], or
+    /// [`MAX_SLICE_DIFF_DIGITS`] for a reading with digits)
+    limit: f32,
     /// words with boxes relative to the ink box, as fractions of its width and height
     words: Vec<(Word, [f32; 4])>,
 }
@@ -107,27 +110,21 @@ struct Entry {
 /// and signature width.
 #[derive(Default)]
 pub struct Memo {
-    entries: RwLock<HashMap<(String, u32), Vec<Entry>>>,
+    entries: RwLock<HashMap<String, HashMap<u32, Vec<Entry>>>>,
 }
 
 impl Memo {
     /// The reading of the print kept in `mode` that matches `p` best, its words placed on
     /// `p`'s ink box (crop pixels).
     pub fn find(&self, mode: &str, p: &Print) -> Option<Vec<Word>> {
-        let limit = |e: &Entry| {
-            if e.words.iter().any(|(w, _)| w.text.chars().any(|c| c.is_ascii_digit())) {
-                MAX_SLICE_DIFF_DIGITS
-            } else {
-                MAX_SLICE_DIFF
-            }
-        };
         let w = p.sig.width();
         let tol = (w / 25).max(1);
         let entries = self.entries.read().ok()?;
+        let by_width = entries.get(mode)?;
         let mut best: Option<(&Entry, f32)> = None;
         for sw in w.saturating_sub(tol)..=w + tol {
-            for e in entries.get(&(mode.to_string(), sw)).into_iter().flatten() {
-                if let Some(d) = slice_diff(&p.sig, &e.sig).filter(|d| *d <= limit(e)) {
+            for e in by_width.get(&sw).into_iter().flatten() {
+                if let Some(d) = slice_diff(&p.sig, &e.sig).filter(|d| *d <= e.limit) {
                     if best.is_none_or(|(_, b)| d < b) {
                         best = Some((e, d));
                     }
@@ -156,6 +153,8 @@ impl Memo {
         if words.is_empty() || super::join_words(words).1 < MIN_CONF {
             return;
         }
+        let digits = words.iter().any(|w| w.text.chars().any(|c| c.is_ascii_digit()));
+        let limit = if digits { MAX_SLICE_DIFF_DIGITS } else { MAX_SLICE_DIFF };
         let (x0, y0, x1, y1) = p.ink;
         let (iw, ih) = ((x1 - x0) as f32, (y1 - y0) as f32);
         let rel = |v: u32, o: u32, span: f32| (v as f32 - o as f32) / span;
@@ -164,9 +163,9 @@ impl Memo {
             .map(|w| (w.clone(), [rel(w.x0, x0, iw), rel(w.y0, y0, ih), rel(w.x1, x0, iw), rel(w.y1, y0, ih)]))
             .collect();
         let Ok(mut entries) = self.entries.write() else { return };
-        let list = entries.entry((mode.to_string(), p.sig.width())).or_default();
+        let list = entries.entry(mode.to_string()).or_default().entry(p.sig.width()).or_default();
         if list.len() < PER_WIDTH {
-            list.push(Entry { sig: p.sig.clone(), words });
+            list.push(Entry { sig: p.sig.clone(), limit, words });
         }
     }
 }

@@ -378,9 +378,11 @@ impl OcrEngine {
             return Ok(None);
         }
         // a print read before in this mode: its reading, placed on this crop
-        let print = if self.memo { memo::print_of(&crop) } else { None };
-        let mode = format!("{}|{:?}|{}|{:?}", self.lang, psm, whitelist.unwrap_or(""), self.region_text_px);
-        if let Some(mut words) = print.as_ref().and_then(|p| batch_memo().find(&mode, p)) {
+        let memo = self.memo.then(|| memo::print_of(&crop)).flatten().map(|print| {
+            let mode = format!("{}|{:?}|{}|{:?}", self.lang, psm, whitelist.unwrap_or(""), self.region_text_px);
+            (print, mode)
+        });
+        if let Some(mut words) = memo.as_ref().and_then(|(print, mode)| batch_memo().find(mode, print)) {
             for w in &mut words {
                 (w.x0, w.x1, w.y0, w.y1) = (w.x0 + r.x0, w.x1 + r.x0, w.y0 + r.y0, w.y1 + r.y0);
             }
@@ -414,12 +416,12 @@ impl OcrEngine {
             w.y0 = back(w.y0, r.y0, r.y1);
             w.y1 = back(w.y1, r.y0, r.y1);
         }
-        if let Some(print) = &print {
+        if let Some((print, mode)) = &memo {
             let rel: Vec<Word> = words
                 .iter()
                 .map(|w| Word { x0: w.x0 - r.x0, x1: w.x1 - r.x0, y0: w.y0 - r.y0, y1: w.y1 - r.y0, ..w.clone() })
                 .collect();
-            batch_memo().keep(&mode, print, &rel);
+            batch_memo().keep(mode, print, &rel);
         }
         Ok(Some(words))
     }
