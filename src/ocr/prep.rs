@@ -549,13 +549,16 @@ pub fn rotate(g: &GrayImage, deg: f32, fill: u8) -> GrayImage {
                 let (x0, y0) = (sx as usize, sy as usize);
                 let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
                 let i = y0 * wu + x0;
-                let a = raw[i] as f32;
-                let b = raw[i + 1] as f32;
-                let cc = raw[i + wu] as f32;
-                let d = raw[i + wu + 1] as f32;
-                let top = a + (b - a) * fx;
-                let bot = cc + (d - cc) * fx;
-                *o = (top + (bot - top) * fy + 0.5) as u8;
+                let (a, b, cc, d) = (raw[i], raw[i + 1], raw[i + wu], raw[i + wu + 1]);
+                // paper (most of a page) stays paper: the same value the blend gives
+                *o = if a & b & cc & d == 255 {
+                    255
+                } else {
+                    let (a, b, cc, d) = (a as f32, b as f32, cc as f32, d as f32);
+                    let top = a + (b - a) * fx;
+                    let bot = cc + (d - cc) * fx;
+                    (top + (bot - top) * fy + 0.5) as u8
+                };
             }
             sx += c;
             sy += s;
@@ -730,31 +733,32 @@ pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
     let quad = [tl, tr, br, bl].map(|c| ((c.1 * sx) as f64, (c.2 * sy) as f64));
     let dst = [(0.0, 0.0), (w as f64, 0.0), (w as f64, h as f64), (0.0, h as f64)];
     let hm = homography(&dst, &quad)?.map(|v| v as f32);
-    let rgb = img.to_rgb8();
-    let mut out = image::RgbImage::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+    let rgb = match img {
+        DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),
+        other => std::borrow::Cow::Owned(other.to_rgb8()),
+    };
+    let raw = rgb.as_raw();
+    let (wi, hi) = (w as i64, h as i64);
+    let at = |xx: i64, yy: i64| (yy.clamp(0, hi - 1) * wi + xx.clamp(0, wi - 1)) as usize * 3;
+    let mut out = vec![0u8; w as usize * h as usize * 3];
+    for (y, row) in out.chunks_exact_mut(w as usize * 3).enumerate() {
+        let fy = y as f32 + 0.5;
+        for (x, o) in row.chunks_exact_mut(3).enumerate() {
+            let fx = x as f32 + 0.5;
             let z = hm[6] * fx + hm[7] * fy + hm[8];
             let u = (hm[0] * fx + hm[1] * fy + hm[2]) / z - 0.5;
             let v = (hm[3] * fx + hm[4] * fy + hm[5]) / z - 0.5;
             let (iu, iv) = (u.floor() as i64, v.floor() as i64);
             let (au, av) = (u - iu as f32, v - iv as f32);
-            let px = |xx: i64, yy: i64| -> [f32; 3] {
-                let (xx, yy) = (xx.clamp(0, w as i64 - 1) as u32, yy.clamp(0, h as i64 - 1) as u32);
-                let p = rgb.get_pixel(xx, yy).0;
-                [p[0] as f32, p[1] as f32, p[2] as f32]
-            };
-            let (a, b, c, d) = (px(iu, iv), px(iu + 1, iv), px(iu, iv + 1), px(iu + 1, iv + 1));
-            let mut o = [0u8; 3];
+            let (a, b, c, d) = (at(iu, iv), at(iu + 1, iv), at(iu, iv + 1), at(iu + 1, iv + 1));
             for ch in 0..3 {
-                let top = a[ch] * (1.0 - au) + b[ch] * au;
-                let bot = c[ch] * (1.0 - au) + d[ch] * au;
+                let top = raw[a + ch] as f32 * (1.0 - au) + raw[b + ch] as f32 * au;
+                let bot = raw[c + ch] as f32 * (1.0 - au) + raw[d + ch] as f32 * au;
                 o[ch] = (top * (1.0 - av) + bot * av).round().clamp(0.0, 255.0) as u8;
             }
-            out.put_pixel(x, y, image::Rgb(o));
         }
     }
+    let out = image::RgbImage::from_raw(w, h, out).expect("sized");
     Some(DynamicImage::ImageRgb8(out))
 }
 
