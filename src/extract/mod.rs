@@ -2,6 +2,7 @@
 //! using the label dictionary of the pipeline file. Reads no file itself.
 
 pub mod form;
+pub mod bands;
 pub mod glyphs;
 pub mod layout;
 pub mod normalize;

@@ -1,13 +1,13 @@
 //! Scanned pages: page image → OCR → positioned lines for the same field extractor as the
 //! text layer. Ruled table cells are recognised one by one (each cell is one chunk, as a
-//! text layer's cell would be); text outside the tables (title, id line, headings, the
-//! signature block) is recognised band by band.
+//! text layer's cell would be); the text outside the tables is read strip by strip
+//! ([`super::bands`]).
 
 use image::{DynamicImage, GrayImage};
 
 use crate::config::Pipeline;
 use crate::model::{field_kind, Kind};
-use crate::ocr::{self, Grid, OcrError, PrepOptions, Psm, Rect, Word};
+use crate::ocr::{self, Grid, OcrError, PrepOptions, Psm, Rect};
 
 use super::layout::{Chunk, Line};
 use super::form::ocr_label;
@@ -27,7 +27,7 @@ fn whitelist(kind: Kind) -> Option<&'static str> {
 }
 
 /// Whether a reading is acceptable as a value of its kind (codes: a valid check character).
-fn acceptable(key: &str, kind: Kind, text: &str) -> bool {
+pub(super) fn acceptable(key: &str, kind: Kind, text: &str) -> bool {
     // a paper-era 竞赛时间 cell holds the whole period
     if kind == Kind::Date && super::normalize::parse_date_range(text).is_some() {
         return true;
@@ -52,7 +52,7 @@ fn code_length(text: &str) -> bool {
 }
 
 /// Points per pixel at `dpi`.
-fn pt(dpi: f32) -> f32 {
+pub(super) fn pt(dpi: f32) -> f32 {
     72.0 / dpi.max(1.0)
 }
 
@@ -85,7 +85,7 @@ pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Resu
         // the batch's forms repeat their print: readings of the same print are reused
         eng.set_memo(true);
         let lines = table_lines(p, eng, &prep.gray, &grid, page, dpi).and_then(|mut lines| {
-            lines.extend(band_lines(p, eng, &prep.gray, &grid, page, dpi)?);
+            lines.extend(super::bands::band_lines(p, eng, &prep.gray, &grid, page, dpi)?);
             Ok(lines)
         });
         eng.set_memo(false);
@@ -180,21 +180,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
                 .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
                 .map(|(_, _, key)| key.clone());
             let expected = pending.as_ref().or(column.as_ref());
-            let expects = expected.map(|key| field_kind(key).unwrap_or(Kind::Text));
-            // a code, phone or number read with its characters first; a cell that does not read
-            // as one (a label in an item table's header row, which is label after label) is
-            // read again freely
-            let restricted = match (expected, expects) {
-                (Some(key), Some(kind)) if model(expects).is_none() && kind != Kind::Date => {
-                    let (t, c) = read_line(eng, gray, r, None, whitelist(kind))?;
-                    acceptable(key, kind, &t).then_some((t, c))
-                }
-                _ => None,
-            };
-            let (mut text, mut conf) = match restricted {
-                Some(read) => read,
-                None => read_cell(eng, gray, r, expects)?,
-            };
+            let (mut text, mut conf) = first_reading(eng, gray, r, expected.map(String::as_str))?;
             let label = ocr_label(p, &text);
             if let Some(key) = &label {
                 header.push((r.x0, r.x1, key.clone()));
@@ -228,11 +214,34 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
     Ok(lines)
 }
 
+/// A cell's first reading, `expected` the field its place says it holds. A code, phone or
+/// number is read with its characters first; a cell that does not read as one (a label in an
+/// item table's header row, which is label after label) is read again freely.
+fn first_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expected: Option<&str>) -> Result<(String, f32), OcrError> {
+    let expects = expected.map(|key| field_kind(key).unwrap_or(Kind::Text));
+    if let (Some(key), Some(kind)) = (expected, expects) {
+        if model(expects).is_none() && kind != Kind::Date {
+            let (t, c) = read_line(eng, gray, r, None, whitelist(kind))?;
+            if acceptable(key, kind, &t) {
+                return Ok((t, c));
+            }
+        }
+    }
+    read_cell(eng, gray, r, expects)
+}
+
+/// The value of field `key` in region `r`, read as a table cell holding it is: its first
+/// reading, then [`checked_value`].
+pub(super) fn read_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str) -> Result<(String, f32), OcrError> {
+    let (text, conf) = first_reading(eng, gray, r, Some(key))?;
+    checked_value(eng, gray, r, key, text, conf)
+}
+
 /// A value's reading, read again where it does not make a value of its field's kind: a
 /// date's digits on their own (see [`date_digits`]), then the whole region in the models and
 /// with the characters of [`rereads`], until one reading is acceptable. The first reading
 /// stays when no other is.
-fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str, mut text: String, mut conf: f32) -> Result<(String, f32), OcrError> {
+pub(super) fn checked_value(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, key: &str, mut text: String, mut conf: f32) -> Result<(String, f32), OcrError> {
     let Some(kind) = field_kind(key) else {
         return Ok((text, conf));
     };
@@ -375,163 +384,6 @@ fn read_cell(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expects: Optio
     out
 }
 
-/// Horizontal bands of the page not covered by a table.
-fn free_bands(gray: &GrayImage, grid: &Grid) -> Vec<Rect> {
-    let (w, h) = gray.dimensions();
-    let mut covered: Vec<(u32, u32)> = grid.cells.iter().map(|c| (c.rect.y0.saturating_sub(6), c.rect.y1 + 6)).collect();
-    covered.sort();
-    let mut bands = Vec::new();
-    let mut y = 0u32;
-    for (a, b) in covered {
-        if a > y + 8 {
-            bands.push(Rect::new(0, y, w, a));
-        }
-        y = y.max(b);
-    }
-    if h > y + 8 {
-        bands.push(Rect::new(0, y, w, h));
-    }
-    bands
-}
-
-/// Lines of text outside the tables: each band cut into strips of print (Tesseract's own line
-/// grouping within a strip), so the white paper and specks between them are never recognised.
-fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
-    let k = pt(dpi);
-    let mut lines = Vec::new();
-    for band in free_bands(gray, grid) {
-        for strip in print_strips(gray, band, dpi) {
-            let Some(words) = eng.recognise_region_words(gray, strip, Psm::PsmSingleBlock, None)? else { continue };
-            let words = checked_line_values(p, eng, gray, words)?;
-            lines.extend(words_to_lines(&words, page, k));
-        }
-    }
-    Ok(lines)
-}
-
-/// The words of a strip with each `label：value` line's value checked as a table cell's is
-/// ([`checked_value`]): the words after the colon, where the words before it name a field.
-fn checked_line_values(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, words: Vec<Word>) -> Result<Vec<Word>, OcrError> {
-    let mut out: Vec<Word> = Vec::with_capacity(words.len());
-    let same_line = |a: &Word, b: &Word| (a.block, a.par, a.line) == (b.block, b.par, b.line);
-    let mut rest = words.as_slice();
-    while let Some(first) = rest.first() {
-        let n = rest.iter().take_while(|w| same_line(w, first)).count();
-        let (line, next) = rest.split_at(n);
-        rest = next;
-        let Some((label, value)) = split_at_colon(line) else {
-            out.extend_from_slice(line);
-            continue;
-        };
-        let key = ocr_label(p, &label.iter().map(|w| w.text.as_str()).collect::<String>());
-        let (Some(key), Some(a), Some(b)) = (key, value.first(), value.last()) else {
-            out.extend_from_slice(line);
-            continue;
-        };
-        let r = Rect::new(a.x0, value.iter().map(|w| w.y0).min().unwrap_or(a.y0), b.x1, value.iter().map(|w| w.y1).max().unwrap_or(a.y1));
-        let m = (r.height() / 4).max(2);
-        let r = Rect::new(r.x0.saturating_sub(m), r.y0.saturating_sub(m), r.x1 + m, r.y1 + m);
-        let (text, conf) = ocr::join_words(&value);
-        let (checked, c) = checked_value(eng, gray, r, &key, text.clone(), conf)?;
-        out.extend_from_slice(&label);
-        if checked == text {
-            out.extend_from_slice(&value);
-        } else {
-            out.push(Word { text: checked, x0: a.x0, y0: r.y0 + m, x1: b.x1, y1: r.y1 - m, conf: c, ..a.clone() });
-        }
-    }
-    Ok(out)
-}
-
-/// A line's words split at its first colon (`:` `：` `;` `；`, which OCR confuses): the words
-/// before it and the words after it. A colon inside a word splits that word, its box shared
-/// out by characters. `None` without a colon.
-fn split_at_colon(line: &[Word]) -> Option<(Vec<Word>, Vec<Word>)> {
-    let is_colon = |c: char| matches!(c, ':' | '：' | ';' | '；');
-    let i = line.iter().position(|w| w.text.contains(is_colon))?;
-    let w = &line[i];
-    let chars: Vec<char> = w.text.chars().collect();
-    let at = chars.iter().position(|c| is_colon(*c))?;
-    let x_at = |k: usize| w.x0 + ((w.x1 - w.x0) as usize * k / chars.len().max(1)) as u32;
-    let mut label = line[..i].to_vec();
-    let mut value = Vec::new();
-    let before: String = chars[..=at].iter().collect();
-    label.push(Word { text: before, x1: x_at(at + 1), ..w.clone() });
-    if at + 1 < chars.len() {
-        value.push(Word { text: chars[at + 1..].iter().collect(), x0: x_at(at + 1), ..w.clone() });
-    }
-    value.extend_from_slice(&line[i + 1..]);
-    Some((label, value))
-}
-
-/// The strips of a band that hold print: runs of rows with dark pixels, joined across gaps of
-/// under 1 mm (the strokes of 二 or 三 leave such gaps), at least 1 mm tall, each cut to
-/// its print's width with a margin.
-fn print_strips(gray: &GrayImage, band: Rect, dpi: f32) -> Vec<Rect> {
-    let mm = dpi / 25.4;
-    let (join, min_h, margin) = (mm.round() as u32, mm.round() as u32, (2.0 * mm).round() as u32);
-    let (w, h) = gray.dimensions();
-    let (x0, x1, y1) = (band.x0.min(w), band.x1.min(w), band.y1.min(h));
-    let dark_in = |y: u32| gray.as_raw()[(y * w + x0) as usize..(y * w + x1) as usize].iter().filter(|&&v| v < 128).count();
-    let mut runs: Vec<(u32, u32)> = Vec::new();
-    for y in band.y0.min(y1)..y1 {
-        if dark_in(y) < 2 {
-            continue;
-        }
-        match runs.last_mut() {
-            Some(r) if y <= r.1 + join => r.1 = y + 1,
-            _ => runs.push((y, y + 1)),
-        }
-    }
-    runs.into_iter()
-        .filter(|(a, b)| b - a >= min_h)
-        .filter_map(|(a, b)| {
-            let cols = |x: u32| (a..b).any(|y| gray.as_raw()[(y * w + x) as usize] < 128);
-            let left = (x0..x1).find(|&x| cols(x))?;
-            let right = (x0..x1).rev().find(|&x| cols(x))?;
-            Some(Rect::new(
-                left.saturating_sub(margin).max(x0),
-                a.saturating_sub(margin / 2).max(band.y0),
-                (right + 1 + margin).min(x1),
-                (b + margin / 2).min(y1),
-            ))
-        })
-        .collect()
-}
-
-/// Groups words by Tesseract's (block, paragraph, line) and splits a line into chunks at gaps
-/// wider than one character height.
-pub fn words_to_lines(words: &[Word], page: u32, k: f32) -> Vec<Line> {
-    let mut out: Vec<Line> = Vec::new();
-    let mut last: Option<(u32, u32, u32)> = None;
-    for w in words {
-        let text = w.text.trim();
-        // specks read as quotes or bars would bridge the gap between two cells
-        if text.is_empty() || text.chars().all(|c| "”“\"'‘’|`·.,，、_-~".contains(c)) {
-            continue;
-        }
-        let id = (w.block, w.par, w.line);
-        let height = (w.y1 - w.y0) as f32;
-        if last != Some(id) {
-            out.push(Line { page, y: w.y1 as f32 * k, size: (height * k).max(6.0), top: w.y0 as f32 * k, chunks: Vec::new(), ruled: false });
-            last = Some(id);
-        }
-        let line = out.last_mut().unwrap();
-        line.y = line.y.max(w.y1 as f32 * k);
-        line.top = line.top.min(w.y0 as f32 * k);
-        match line.chunks.last_mut() {
-            Some(c) if (w.x0 as f32 * k) - c.x1 <= height * k * 0.9 => {
-                c.text.push_str(text);
-                c.x1 = w.x1 as f32 * k;
-                c.conf = c.conf.min(w.conf);
-            }
-            _ => line.chunks.push(Chunk { text: text.to_string(), x0: w.x0 as f32 * k, x1: w.x1 as f32 * k, conf: w.conf }),
-        }
-    }
-    out.retain(|l| !l.chunks.is_empty());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,44 +424,5 @@ mod tests {
             assert_eq!(read(eng, 0, "venue", "2024年8月1日"), "2024年8月1日");
         })
         .expect("scripts/setup.sh installs Tesseract");
-    }
-
-    /// A `label：value` line splits at its colon, whether the colon is a word of its own or
-    /// sits inside a word (`联系电话;023…` as Chinese-alone reads it), the box shared out.
-    #[test]
-    fn a_line_splits_at_its_colon_inside_a_word_too() {
-        let w = |t: &str, x0: u32, x1: u32| Word { text: t.into(), x0, y0: 0, x1, y1: 40, conf: 0.9, block: 1, par: 1, line: 1 };
-        let (label, value) = split_at_colon(&[w("联系电话;0238", 0, 90), w("1744", 100, 140)]).unwrap();
-        assert_eq!(label.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["联系电话;"]);
-        assert_eq!(value.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["0238", "1744"]);
-        assert_eq!((label[0].x1, value[0].x0), (50, 50));
-        let (label, value) = split_at_colon(&[w("单位名称", 0, 40), w("：", 40, 50), w("重庆", 50, 90)]).unwrap();
-        assert_eq!((label.len(), value.len(), value[0].text.as_str()), (2, 1, "重庆"));
-        assert!(split_at_colon(&[w("一、基本信息", 0, 90)]).is_none());
-    }
-
-    /// Two lines of print and a speck in a white band: two strips, each as wide as its print
-    /// plus the margin; the speck and the white between are not recognised.
-    #[test]
-    fn a_band_is_cut_into_strips_of_print() {
-        let mut g = GrayImage::from_pixel(2400, 900, image::Luma([255]));
-        let mut ink = |x0: u32, y0: u32, x1: u32, y1: u32| {
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    g.put_pixel(x, y, image::Luma([20]));
-                }
-            }
-        };
-        // a line of "characters" with the gap of 二 inside it, and a short second line
-        ink(300, 100, 1500, 118);
-        ink(300, 126, 1500, 145);
-        ink(1800, 500, 2100, 545);
-        ink(1000, 800, 1002, 802); // a speck
-        let strips = print_strips(&g, Rect::new(0, 0, 2400, 900), 300.0);
-        assert_eq!(strips.len(), 2, "{strips:?}");
-        let m = (2.0f32 * 300.0 / 25.4).round() as u32;
-        assert_eq!((strips[0].x0, strips[0].x1), (300 - m, 1500 + m));
-        assert!(strips[0].y0 <= 100 && strips[0].y1 >= 145 && strips[0].y1 < 200, "{:?}", strips[0]);
-        assert_eq!((strips[1].x0, strips[1].x1), (1800 - m, 2100 + m));
     }
 }

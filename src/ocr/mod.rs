@@ -278,6 +278,24 @@ impl OcrEngine {
         self.memo = on;
     }
 
+    /// The batch's reading of a print like `crop`'s, kept under `mode` by
+    /// [`remember`](Self::remember), its words placed on `crop` (crop pixels). `None` when the
+    /// memo is off or no kept print matches.
+    pub fn recall(&self, mode: &str, crop: &GrayImage) -> Option<Vec<Word>> {
+        if !self.memo {
+            return None;
+        }
+        batch_memo().find(mode, &memo::print_of(crop)?)
+    }
+
+    /// Keep `words` (crop pixels) as the reading of `crop`'s print under `mode`, for
+    /// [`recall`](Self::recall), when the memo is on and the reading is confident.
+    pub fn remember(&self, mode: &str, crop: &GrayImage, words: &[Word]) {
+        if let Some(print) = self.memo.then(|| memo::print_of(crop)).flatten() {
+            batch_memo().keep(mode, &print, words);
+        }
+    }
+
     /// Run one recognition on `img` and return the TSV output. The instance is dropped on an
     /// engine error and rebuilt on the next call.
     fn run(
