@@ -1,6 +1,7 @@
 //! Text outside the ruled tables (title, id line, headings, `label：value` lines of unruled
-//! layouts, the signature block): each band between tables cut into strips of print and
-//! recognised strip by strip.
+//! layouts, the signature block): each band between tables cut into strips of print, a
+//! line's phrases apart, and recognised piece by piece; print the batch read before (a
+//! label, a heading, an item table's header) is known from the memo.
 
 use image::GrayImage;
 
@@ -38,12 +39,44 @@ pub(super) fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImag
     let mut lines = Vec::new();
     for band in free_bands(gray, grid) {
         for strip in print_strips(gray, band, dpi) {
-            if let Some(words) = strip_words(p, eng, gray, strip)? {
-                lines.extend(words_to_lines(&words, page, k));
+            let parts = phrases(strip, &Columns::of(gray, strip), dpi);
+            let mut words = Vec::new();
+            for &r in &parts {
+                let Some(mut read) = strip_words(p, eng, gray, r)? else { continue };
+                // the phrases of a line are one line
+                if parts.len() > 1 {
+                    read.iter_mut().for_each(|w| (w.block, w.par, w.line) = (1, 1, 1));
+                }
+                words.extend(read);
             }
+            lines.extend(words_to_lines(&words, page, k));
         }
     }
     Ok(lines)
+}
+
+/// A strip of one line of print cut where white wider than a character and a fifth separates
+/// two phrases (the columns of an unruled item table, two `label：value` on a line), so each
+/// phrase is read on its own and a phrase the batch printed before is known from the memo (an
+/// item table's header, a unit or district repeated down its rows). A phrase is at least two
+/// characters wide: a row's number or a count at its end stays with its neighbour.
+fn phrases(strip: Rect, cols: &Columns, dpi: f32) -> Vec<Rect> {
+    let h = cols.height;
+    // taller print than one line of the forms' text (5.5 mm) is not cut
+    if h < 8 || h as f32 > 5.5 * dpi / 25.4 {
+        return vec![strip];
+    }
+    let margin = h / 3;
+    let mut out = Vec::new();
+    let mut from = (strip.x0, cols.x0);
+    for &(a, b) in &cols.gaps {
+        if (b - a) * 5 > h * 6 && a >= from.1 + 2 * h && cols.x1 >= b + 2 * h {
+            out.push(Rect::new(from.0, strip.y0, a + margin, strip.y1));
+            from = (b - margin, b);
+        }
+    }
+    out.push(Rect::new(from.0, strip.y0, strip.x1, strip.y1));
+    out
 }
 
 /// The words of one strip. A strip that starts with a label print read before in the batch
@@ -441,6 +474,36 @@ mod tests {
         let (label, value) = split_at_colon(&[w("单位名称", 0, 40), w("：", 40, 50), w("重庆", 50, 90)]).unwrap();
         assert_eq!((label.len(), value.len(), value[0].text.as_str()), (2, 1, "重庆"));
         assert!(split_at_colon(&[w("一、基本信息", 0, 90)]).is_none());
+    }
+
+    /// A line of print is cut at white wider than a character and a fifth, never so that a
+    /// phrase is narrower than two characters (a row's number, a count at its end); white a
+    /// character wide does not cut, nor does anything cut two lines of print.
+    #[test]
+    fn a_line_is_cut_into_phrases_at_wide_white() {
+        let mut g = GrayImage::from_pixel(1000, 200, image::Luma([255]));
+        let ink = |g: &mut GrayImage, x0: u32, x1: u32, y0: u32, y1: u32| {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    g.put_pixel(x, y, image::Luma([0]));
+                }
+            }
+        };
+        // a 40-px line: "1", 80 px of white, a phrase, 80 of white, a phrase with 40 of white
+        // inside it, 80 of white, a count
+        ink(&mut g, 100, 120, 20, 60);
+        ink(&mut g, 200, 360, 20, 60);
+        ink(&mut g, 440, 500, 20, 60);
+        ink(&mut g, 540, 600, 20, 60);
+        ink(&mut g, 680, 720, 20, 60);
+        let strip = Rect::new(90, 10, 730, 70);
+        let cut = phrases(strip, &Columns::of(&g, strip), 300.0);
+        let m = 40 / 3;
+        assert_eq!(cut, [Rect::new(90, 10, 360 + m, 70), Rect::new(440 - m, 10, 730, 70)]);
+        // a second line under it: not cut
+        ink(&mut g, 100, 720, 110, 150);
+        let strip = Rect::new(90, 10, 730, 160);
+        assert_eq!(phrases(strip, &Columns::of(&g, strip), 300.0), [strip]);
     }
 
     /// Two lines of print and a speck in a white band: two strips, each as wide as its print
