@@ -39,10 +39,12 @@ pub(super) fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImag
     let mut lines = Vec::new();
     for band in free_bands(gray, grid) {
         for strip in print_strips(gray, band, dpi) {
-            let parts = phrases(strip, &Columns::of(gray, strip), dpi);
+            let cols = Columns::of(gray, strip);
+            let parts = phrases(strip, &cols, dpi);
             let mut words = Vec::new();
             for &r in &parts {
-                let Some(mut read) = strip_words(p, eng, gray, r)? else { continue };
+                let part_cols = (parts.len() > 1).then(|| Columns::of(gray, r));
+                let Some(mut read) = strip_words(p, eng, gray, r, part_cols.as_ref().unwrap_or(&cols))? else { continue };
                 // the phrases of a line are one line
                 if parts.len() > 1 {
                     read.iter_mut().for_each(|w| (w.block, w.par, w.line) = (1, 1, 1));
@@ -79,17 +81,16 @@ fn phrases(strip: Rect, cols: &Columns, dpi: f32) -> Vec<Rect> {
     out
 }
 
-/// The words of one strip. A strip that starts with a label print read before in the batch
+/// The words of one strip (`cols`: its ink columns). A strip that starts with a label print read before in the batch
 /// has only its value read ([`known_label`]); any other is recognised whole, its label print
 /// kept ([`learn_label`]) and its `label：value` values checked ([`checked_line_values`]).
 /// `None` for a strip without ink.
-fn strip_words(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect) -> Result<Option<Vec<Word>>, OcrError> {
-    let cols = Columns::of(gray, strip);
-    if let Some(words) = known_label(p, eng, gray, strip, &cols)? {
+fn strip_words(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, cols: &Columns) -> Result<Option<Vec<Word>>, OcrError> {
+    if let Some(words) = known_label(p, eng, gray, strip, cols)? {
         return Ok(Some(words));
     }
     let Some(words) = eng.recognise_region_words(gray, strip, Psm::PsmSingleBlock, None)? else { return Ok(None) };
-    learn_label(p, eng, gray, strip, &cols, &words);
+    learn_label(p, eng, gray, strip, cols, &words);
     checked_line_values(p, eng, gray, words).map(Some)
 }
 
@@ -447,14 +448,14 @@ mod tests {
             eng.set_dpi(300);
             eng.set_memo(true);
             for r in &at {
-                strip_words(&p, eng, &a, *r).unwrap().expect("print");
+                strip_words(&p, eng, &a, *r, &Columns::of(&a, *r)).unwrap().expect("print");
             }
             let known = |eng: &mut ocr::OcrEngine, i: usize| known_label(&p, eng, &b, bt[i], &Columns::of(&b, bt[i])).unwrap().map(|w| ocr::join_words(&w).0);
             let name = known(eng, 0).expect("单位名称 was read on the first form");
             assert!(name.starts_with("单位名称") && name.ends_with("重庆市江北区人力资源和社会保障局"), "{name}");
             // 联系人 is a label print of its own; 联系人姓名 is another label
             assert!(known(eng, 1).is_none_or(|t| t.contains("姓名")));
-            let read: Vec<String> = bt.iter().map(|r| ocr::join_words(&strip_words(&p, eng, &b, *r).unwrap().unwrap()).0).collect();
+            let read: Vec<String> = bt.iter().map(|r| ocr::join_words(&strip_words(&p, eng, &b, *r, &Columns::of(&b, *r)).unwrap().unwrap()).0).collect();
             assert!(read[1].ends_with("王小明") && read[1].contains("姓名"), "{read:?}");
             assert!(read[2].ends_with("13912345678"), "{read:?}");
             eng.set_memo(false);
