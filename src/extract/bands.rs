@@ -345,15 +345,38 @@ fn split_at_colon(line: &[Word]) -> Option<(Vec<Word>, Vec<Word>)> {
 
 /// The strips of a band that hold print: runs of rows with dark pixels, joined across gaps of
 /// under 1 mm (the strokes of 二 or 三 leave such gaps), at least 1 mm tall, each cut to
-/// its print's width with a margin.
+/// its print's width with a margin. A run taller than three lines of text (12 mm) is cut
+/// again by black alone: on a greyscale scan a seal cannot be told from text by its colour,
+/// and its grey ring and lettering join the lines around it (the commitment, the fill date)
+/// into one block of junk; the black print in it comes out line by line.
 fn print_strips(gray: &GrayImage, band: Rect, dpi: f32) -> Vec<Rect> {
     let mm = dpi / 25.4;
-    let (join, min_h, margin) = (mm.round() as u32, mm.round() as u32, (2.0 * mm).round() as u32);
     let (w, h) = gray.dimensions();
-    let (x0, x1, y1) = (band.x0.min(w), band.x1.min(w), band.y1.min(h));
-    let dark_in = |y: u32| gray.as_raw()[(y * w + x0) as usize..(y * w + x1) as usize].iter().filter(|&&v| v < 128).count();
+    let band = Rect::new(band.x0.min(w), band.y0.min(h), band.x1.min(w), band.y1.min(h));
+    let mut out = Vec::new();
+    for (r, (a, b)) in ink_runs(gray, band, mm, 128) {
+        let inner = if (b - a) as f32 > 12.0 * mm { ink_runs(gray, Rect::new(band.x0, a, band.x1, b), mm, BLACK) } else { Vec::new() };
+        if inner.is_empty() {
+            out.push(r);
+        } else {
+            out.extend(inner.into_iter().map(|(r, _)| r));
+        }
+    }
+    out
+}
+
+/// Below this a pixel is black print: a grey seal's ring and lettering are lighter.
+const BLACK: u8 = 70;
+
+/// The runs of rows of `band` with pixels below `level` (see [`print_strips`]), each with its
+/// strip: cut to its print's width, a 2 mm margin at the sides and 1 mm above and below.
+fn ink_runs(gray: &GrayImage, band: Rect, mm: f32, level: u8) -> Vec<(Rect, (u32, u32))> {
+    let (join, min_h, margin) = (mm.round() as u32, mm.round() as u32, (2.0 * mm).round() as u32);
+    let w = gray.width();
+    let (x0, x1) = (band.x0, band.x1);
+    let dark_in = |y: u32| gray.as_raw()[(y * w + x0) as usize..(y * w + x1) as usize].iter().filter(|&&v| v < level).count();
     let mut runs: Vec<(u32, u32)> = Vec::new();
-    for y in band.y0.min(y1)..y1 {
+    for y in band.y0..band.y1 {
         if dark_in(y) < 2 {
             continue;
         }
@@ -365,15 +388,16 @@ fn print_strips(gray: &GrayImage, band: Rect, dpi: f32) -> Vec<Rect> {
     runs.into_iter()
         .filter(|(a, b)| b - a >= min_h)
         .filter_map(|(a, b)| {
-            let cols = |x: u32| (a..b).any(|y| gray.as_raw()[(y * w + x) as usize] < 128);
+            let cols = |x: u32| (a..b).any(|y| gray.as_raw()[(y * w + x) as usize] < level);
             let left = (x0..x1).find(|&x| cols(x))?;
             let right = (x0..x1).rev().find(|&x| cols(x))?;
-            Some(Rect::new(
+            let r = Rect::new(
                 left.saturating_sub(margin).max(x0),
                 a.saturating_sub(margin / 2).max(band.y0),
                 (right + 1 + margin).min(x1),
-                (b + margin / 2).min(y1),
-            ))
+                (b + margin / 2).min(band.y1),
+            );
+            Some((r, (a, b)))
         })
         .collect()
 }
@@ -505,6 +529,29 @@ mod tests {
         ink(&mut g, 100, 720, 110, 150);
         let strip = Rect::new(90, 10, 730, 160);
         assert_eq!(phrases(strip, &Columns::of(&g, strip), 300.0), [strip]);
+    }
+
+    /// Two lines of black print joined by a grey seal's ring (a greyscale scan) make one run
+    /// of ink taller than three lines: it is cut again by black alone, into the two lines.
+    #[test]
+    fn a_grey_seal_does_not_join_the_lines_around_it() {
+        let mut g = GrayImage::from_pixel(2400, 900, image::Luma([255]));
+        let mut ink = |x0: u32, y0: u32, x1: u32, y1: u32, v: u8| {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    g.put_pixel(x, y, image::Luma([v]));
+                }
+            }
+        };
+        ink(300, 100, 1000, 145, 20);
+        ink(1500, 400, 2000, 445, 20);
+        // the ring's sides, grey, from above the first line to below the second
+        ink(1400, 80, 1412, 480, 110);
+        ink(2100, 80, 2112, 480, 110);
+        let strips = print_strips(&g, Rect::new(0, 0, 2400, 900), 300.0);
+        assert_eq!(strips.len(), 2, "{strips:?}");
+        assert!(strips[0].y1 < 200 && strips[1].y0 > 300, "{strips:?}");
+        assert!(strips[0].x1 < 1100 && strips[1].x0 > 1400, "{strips:?}");
     }
 
     /// Two lines of print and a speck in a white band: two strips, each as wide as its print

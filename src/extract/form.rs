@@ -464,8 +464,9 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
             && lines[li - 1].page == line.page
             && line.y - lines[li - 1].y <= 2.5 * line.size.max(lines[li - 1].size)
             && !is_section_heading(&text)
-            // a sentence (本单位承诺以上信息真实有效。) is no field's value
-            && !text.trim_end().ends_with('。');
+            // a sentence (本单位承诺以上信息真实有效。) is no field's value, also with a speck of
+            // a seal read after it
+            && !line.chunks.iter().any(|c| c.text.trim_end().ends_with('。'));
         if below_ok && !pending_below.is_empty() && !tokens.iter().any(|t| matches!(t, Token::Label { .. })) {
             for (key, lx0, lx1) in std::mem::take(&mut pending_below) {
                 let under: Vec<&Chunk> = line
@@ -833,6 +834,26 @@ mod tests {
         assert_eq!(e.items[0].text("occupation_code"), Some("4-04-05"));
         assert_eq!(e.items[1].get("end_date").unwrap().value.to_string(), "2024-11-20");
         assert_eq!(e.fields["managers"].value, Value::Int(5));
+    }
+
+    /// The signature block's heading names the unit's label, and the commitment sentence
+    /// under it is no value of it, also with a speck of the seal read after it.
+    #[test]
+    fn a_sentence_under_a_label_is_not_its_value() {
+        let p = pipeline();
+        let lines = vec![
+            ocr(20.0, &[("2024年“巴渝工匠”杯职业技能竞赛申报表", 100.0)]),
+            ocr(40.0, &[("赛事名称：重庆市第一届职业技能大赛", 50.0)]),
+            ocr(60.0, &[("申报单位", 50.0)]),
+            ocr(80.0, &[("本单位承诺以上信息真实有效。", 50.0), ("7", 400.0)]),
+        ];
+        let e = extract_form(&p, "a.png", Method::Ocr, &lines).unwrap();
+        assert_eq!(text(&e, "unit_name"), None);
+        // a value under its label is taken
+        let mut lines = lines;
+        lines[3] = ocr(80.0, &[("重庆市城市管理局", 50.0)]);
+        let e = extract_form(&p, "a.png", Method::Ocr, &lines).unwrap();
+        assert_eq!(text(&e, "unit_name").as_deref(), Some("重庆市城市管理局"));
     }
 
     #[test]
