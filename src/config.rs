@@ -261,6 +261,11 @@ pub fn fold_width(c: char) -> char {
 }
 
 impl Pipeline {
+    /// Whether a phone number (digits, as normalised) fits one of the pipeline's patterns.
+    pub fn phone_fits(&self, phone: &str) -> bool {
+        self.phone_patterns.iter().any(|re| re.is_match(phone))
+    }
+
     pub fn load(path: &Path) -> Result<Pipeline, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: path.to_path_buf(),

@@ -61,7 +61,7 @@ pub fn required(p: &Pipeline, d: &Declaration) -> Vec<Finding> {
     }
     if let Some(f) = d.get("contact_phone") {
         let phone = f.value.to_string();
-        if !p.phone_patterns.iter().any(|re| re.is_match(&phone)) {
+        if !p.phone_fits(&phone) {
             out.push(
                 Finding::new(
                     "required",

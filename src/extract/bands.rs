@@ -247,7 +247,7 @@ fn fits(p: &Pipeline, key: &str, text: &str, conf: f32) -> bool {
     if key == "credit_code" {
         return true;
     }
-    let phone_ok = || super::normalize::clean_phone(text).is_ok_and(|d| p.phone_patterns.iter().any(|re| re.is_match(&d)));
+    let phone_ok = || super::normalize::clean_phone(text).is_ok_and(|d| p.phone_fits(&d));
     conf >= p.rules.low_confidence.threshold && (kind != Kind::Phone || phone_ok())
 }
 

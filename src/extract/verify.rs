@@ -458,9 +458,9 @@ fn verify_phrases(f: &mut Field, phrases: &[String]) {
 /// less makes one that does (602382129585 → 02382129585; 2367335895 → 02367335895): OCR adds
 /// specks as digits and loses faint ones. A mobile number with a slip fits in many ways and
 /// is left alone.
-fn verify_phone(f: &mut Field, patterns: &[regex_lite::Regex]) {
+fn verify_phone(f: &mut Field, p: &Pipeline) {
     let Some(phone) = f.value.as_text().map(str::to_string) else { return };
-    let fits = |c: &str| patterns.iter().any(|re| re.is_match(c));
+    let fits = |c: &str| p.phone_fits(c);
     if !phone.bytes().all(|b| b.is_ascii_digit()) || fits(&phone) {
         return;
     }
@@ -489,7 +489,7 @@ fn verify_phone(f: &mut Field, patterns: &[regex_lite::Regex]) {
 pub fn verify(p: &Pipeline, key: &str, f: &mut Field) {
     match key {
         "credit_code" => verify_code(f, &p.lists.credit_code_regions),
-        "contact_phone" => verify_phone(f, &p.phone_patterns),
+        "contact_phone" => verify_phone(f, p),
         "declaration_id" => verify_id(f, &p.declaration_id, p.meta.year),
         "event_name" => {
             verify_phrases(f, &p.lists.phrases);

@@ -754,7 +754,7 @@ mod tests {
             let event = f["event_name"].as_str().unwrap();
             let phone_ok = f["contact_phone"]
                 .as_str()
-                .is_some_and(|ph| p.phone_patterns.iter().any(|r| r.is_match(ph)));
+                .is_some_and(|ph| p.phone_fits(ph));
             let required_missing = p.rules.required.fields.iter().any(|k| f[k.as_str()].is_null());
             let checks: Vec<(&str, bool)> = vec![
                 ("deadline", f["submitted_at"].as_str().unwrap() > deadline.as_str()),
