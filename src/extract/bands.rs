@@ -11,7 +11,7 @@ use crate::ocr::{self, Grid, OcrError, Psm, Rect, Word};
 
 use super::form::ocr_label;
 use super::layout::{Chunk, Line};
-use super::scan::{acceptable, checked_value, pt, read_value};
+use super::scan::{acceptable, checked_value, pt, read_cell, read_value};
 
 /// Horizontal bands of the page not covered by a table.
 fn free_bands(gray: &GrayImage, grid: &Grid) -> Vec<Rect> {
@@ -81,12 +81,13 @@ fn phrases(strip: Rect, cols: &Columns, dpi: f32) -> Vec<Rect> {
     out
 }
 
-/// The words of one strip (`cols`: its ink columns). A strip that starts with a label print read before in the batch
-/// has only its value read ([`known_label`]); any other is recognised whole, its label print
-/// kept ([`learn_label`]) and its `label：value` values checked ([`checked_line_values`]).
-/// `None` for a strip without ink.
+/// The words of one strip (`cols`: its ink columns). A strip that starts with a label and
+/// its colon has the label read on its own and then its value as a table cell of that field
+/// ([`label_and_value`]); any other strip, or one whose value that way makes no valid value,
+/// is recognised whole, its label print kept ([`learn_label`]) and its `label：value` values
+/// checked ([`checked_line_values`]). `None` for a strip without ink.
 fn strip_words(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, cols: &Columns) -> Result<Option<Vec<Word>>, OcrError> {
-    if let Some(words) = known_label(p, eng, gray, strip, cols)? {
+    if let Some(words) = label_and_value(p, eng, gray, strip, cols)? {
         return Ok(Some(words));
     }
     let Some(words) = eng.recognise_region_words(gray, strip, Psm::PsmSingleBlock, None)? else { return Ok(None) };
@@ -179,32 +180,51 @@ impl Columns {
     }
 }
 
-/// A strip that starts with a label print the batch read before (a label and its colon,
-/// [`learn_label`]): the label's words from the memo and the value, right of the label, read
-/// as a table cell of that field is (in the model and with the characters its kind calls for,
-/// [`read_value`]). `None` when no label print matches, or the rest of the strip is not one
-/// value (a wide white gap in it: a second `label：value`; a second line of print).
-fn known_label(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, cols: &Columns) -> Result<Option<Vec<Word>>, OcrError> {
+/// A strip that starts with a label and its colon: the label's words and the value right of
+/// it, read as a table cell of that field is (in the model and with the characters its kind
+/// calls for, [`read_value`]). The label is a print the batch read before when one matches
+/// ([`learn_label`]); else the print up to the first colon is read on its own, in Chinese,
+/// and kept as a label print once its value has been read. `None` when the strip has no
+/// colon after two to sixteen characters, its label names no field, the rest of the strip is
+/// not one value (a wide white gap in it: a second `label：value`; a second line of print),
+/// or the value read alone does not [`fits`].
+fn label_and_value(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, cols: &Columns) -> Result<Option<Vec<Word>>, OcrError> {
     let h = cols.height;
     if h < 8 || cols.x1 <= cols.x0 {
         return Ok(None);
     }
-    let found = cols.after_colons(gray).find_map(|i| {
-        let (cut, end) = cols.gaps[i];
-        let crop = ocr::prep::crop(gray, strip.x0, strip.y0, cut, strip.y1);
-        eng.recall(LABEL_PRINT, &crop).map(|words| (end, words))
-    });
-    let Some((end, mut label)) = found else {
-        return Ok(None);
+    let label_crop = |cut: u32| ocr::prep::crop(gray, strip.x0, strip.y0, cut, strip.y1);
+    let known = cols.after_colons(gray).find_map(|i| eng.recall(LABEL_PRINT, &label_crop(cols.gaps[i].0)).map(|words| (i, words)));
+    let (i, mut label, learnt) = match known {
+        Some((i, words)) => (i, words, true),
+        None => {
+            let Some(i) = cols.after_colons(gray).next() else { return Ok(None) };
+            let r = Rect::new(strip.x0, strip.y0, cols.gaps[i].0, strip.y1);
+            let (text, conf) = read_cell(eng, gray, r, None)?;
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let word = Word { text: text.to_string(), x0: cols.x0 - strip.x0, y0: cols.y0 - strip.y0, x1: r.x1 - strip.x0, y1: cols.y1 - strip.y0, conf, block: 1, par: 1, line: 1 };
+            (i, vec![word], false)
+        }
     };
+    let (cut, end) = cols.gaps[i];
     let Some(key) = ocr_label(p, &label.iter().map(|w| w.text.as_str()).collect::<String>()) else {
         return Ok(None);
     };
+    let rel = label.clone();
     for w in &mut label {
         (w.x0, w.x1, w.y0, w.y1) = (w.x0 + strip.x0, w.x1 + strip.x0, w.y0 + strip.y0, w.y1 + strip.y0);
         (w.block, w.par, w.line) = (1, 1, 1);
     }
+    let keep = |eng: &mut ocr::OcrEngine| {
+        if !learnt {
+            eng.remember(LABEL_PRINT, &label_crop(cut), &rel);
+        }
+    };
     if cols.x1 <= end {
+        keep(eng);
         return Ok(Some(label));
     }
     // the value: one run of print, on the label's line
@@ -226,6 +246,7 @@ fn known_label(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: 
     if !text.is_empty() && !fits(p, &key, text, conf) {
         return Ok(None);
     }
+    keep(eng);
     if !text.is_empty() {
         let a = &label[0];
         label.push(Word { text: text.to_string(), x0: value.x0, x1: value.x1, conf, ..a.clone() });
@@ -251,7 +272,7 @@ fn fits(p: &Pipeline, key: &str, text: &str, conf: f32) -> bool {
     conf >= p.rules.low_confidence.threshold && (kind != Kind::Phone || phone_ok())
 }
 
-/// Keeps the label print of a strip read whole, for [`known_label`]: when the strip is one
+/// Keeps the label print of a strip read whole, for [`label_and_value`]: when the strip is one
 /// `label：value` line whose label names a field, its print from the start up to the white
 /// after the colon, with the label's words. Tesseract places the colon only as a share of
 /// its word's box, so the cut is made after the colon print nearest to that place (within a
@@ -459,6 +480,13 @@ mod tests {
         (gray, strips)
     }
 
+    /// The label print a strip starts with, as the batch's memo knows it (its words joined).
+    fn recalled(eng: &ocr::OcrEngine, g: &GrayImage, strip: Rect) -> Option<String> {
+        let cols = Columns::of(g, strip);
+        let found = cols.after_colons(g).find_map(|i| eng.recall(LABEL_PRINT, &ocr::prep::crop(g, strip.x0, strip.y0, cols.gaps[i].0, strip.y1)));
+        found.map(|w| ocr::join_words(&w).0)
+    }
+
     /// A label read on one form is known by its print on the next: its words come from the
     /// batch's memo and only the value right of the colon is read, through real Tesseract. A
     /// longer label that starts with the same characters (联系人姓名 after 联系人) is not taken
@@ -474,14 +502,41 @@ mod tests {
             for r in &at {
                 strip_words(&p, eng, &a, *r, &Columns::of(&a, *r)).unwrap().expect("print");
             }
-            let known = |eng: &mut ocr::OcrEngine, i: usize| known_label(&p, eng, &b, bt[i], &Columns::of(&b, bt[i])).unwrap().map(|w| ocr::join_words(&w).0);
-            let name = known(eng, 0).expect("单位名称 was read on the first form");
-            assert!(name.starts_with("单位名称") && name.ends_with("重庆市江北区人力资源和社会保障局"), "{name}");
+            let name = recalled(eng, &b, bt[0]).expect("单位名称 was read on the first form");
+            assert!(name.starts_with("单位名称"), "{name}");
             // 联系人 is a label print of its own; 联系人姓名 is another label
-            assert!(known(eng, 1).is_none_or(|t| t.contains("姓名")));
+            assert!(recalled(eng, &b, bt[1]).is_none_or(|t| t.contains("姓名")));
             let read: Vec<String> = bt.iter().map(|r| ocr::join_words(&strip_words(&p, eng, &b, *r, &Columns::of(&b, *r)).unwrap().unwrap()).0).collect();
+            assert!(read[0].starts_with("单位名称") && read[0].ends_with("重庆市江北区人力资源和社会保障局"), "{read:?}");
             assert!(read[1].ends_with("王小明") && read[1].contains("姓名"), "{read:?}");
             assert!(read[2].ends_with("13912345678"), "{read:?}");
+            eng.set_memo(false);
+        })
+        .expect("scripts/setup.sh installs Tesseract");
+    }
+
+    /// A label seen for the first time is read on its own, up to its colon, and its value as
+    /// a table cell of that field (a number with a number's characters); the label's print is
+    /// kept for the next form. A line without a colon, or whose words before a colon name no
+    /// field, is left to be read whole.
+    #[test]
+    fn a_new_label_is_read_up_to_its_colon_and_its_value_as_a_cell() {
+        let p = pipeline();
+        let (g, st) = printed(&["预计参赛人数：120", "举办地点：渝北区", "本单位承诺以上信息真实有效。", "备注：无"]);
+        ocr::with_engine(|eng| {
+            eng.set_dpi(300);
+            eng.set_memo(true);
+            let read = |eng: &mut ocr::OcrEngine, i: usize| label_and_value(&p, eng, &g, st[i], &Columns::of(&g, st[i])).unwrap();
+            let count = read(eng, 0).expect("a label and a value");
+            assert_eq!(count.len(), 2, "{count:?}");
+            assert!(count[0].text.starts_with("预计参赛人数"), "{count:?}");
+            assert_eq!(count[1].text, "120");
+            assert!(count[0].x1 <= count[1].x0 && count[1].x1 <= st[0].x1, "{count:?}");
+            assert!(recalled(eng, &g, st[0]).is_some_and(|t| t.starts_with("预计参赛人数")));
+            let place = read(eng, 1).map(|w| ocr::join_words(&w).0);
+            assert!(place.as_deref().is_some_and(|t| t.ends_with("渝北区")), "{place:?}");
+            assert!(read(eng, 2).is_none());
+            assert!(read(eng, 3).is_none());
             eng.set_memo(false);
         })
         .expect("scripts/setup.sh installs Tesseract");

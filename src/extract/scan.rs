@@ -359,7 +359,7 @@ fn use_model(eng: &mut ocr::OcrEngine, lang: Option<&str>) -> Result<(), OcrErro
 
 /// One table cell's reading (`expects`: the kind of value the cell's place says it holds;
 /// `None` for a label or a cell of no known field), with the retries some cells need.
-fn read_cell(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expects: Option<Kind>) -> Result<(String, f32), OcrError> {
+pub(super) fn read_cell(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expects: Option<Kind>) -> Result<(String, f32), OcrError> {
     use_model(eng, model(expects))?;
     let read = |eng: &mut ocr::OcrEngine, psm: Psm, px: Option<u32>| {
         let keep = eng.region_text_px();
