@@ -67,18 +67,21 @@ pub fn print_of(crop: &GrayImage) -> Option<Print> {
     Some(Print { ink: (x0, y0, x1, y1), sig })
 }
 
-/// The largest mean difference of any slice of two prints (the first resampled to the
-/// second's width), or `None` if their widths differ by more than 4%.
-pub fn slice_diff(a: &GrayImage, b: &GrayImage) -> Option<f32> {
-    let (wa, wb) = (a.width() as f32, b.width() as f32);
+/// Signature `a` resampled to `width`, or `None` if the widths differ by more than 4%.
+fn at_width(a: &GrayImage, width: u32) -> Option<std::borrow::Cow<'_, GrayImage>> {
+    let (wa, wb) = (a.width() as f32, width as f32);
     if (wa - wb).abs() > (wb * 0.04).max(1.0) {
         return None;
     }
-    let a = if a.width() == b.width() {
+    Some(if a.width() == width {
         std::borrow::Cow::Borrowed(a)
     } else {
-        std::borrow::Cow::Owned(image::imageops::resize(a, b.width(), SIG_H, image::imageops::FilterType::Triangle))
-    };
+        std::borrow::Cow::Owned(image::imageops::resize(a, width, SIG_H, image::imageops::FilterType::Triangle))
+    })
+}
+
+/// The largest mean difference of any slice of two signatures of one width.
+fn slices_diff(a: &GrayImage, b: &GrayImage) -> f32 {
     let w = b.width() as usize;
     let mut cols = vec![0u32; w];
     for (ra, rb) in a.as_raw().chunks_exact(w).zip(b.as_raw().chunks_exact(w)) {
@@ -94,7 +97,7 @@ pub fn slice_diff(a: &GrayImage, b: &GrayImage) -> Option<f32> {
         .map(|s| s.iter().sum::<u32>())
         .max()
         .unwrap_or(0);
-    Some(worst as f32 / (slice as u32 * SIG_H) as f32)
+    worst as f32 / (slice as u32 * SIG_H) as f32
 }
 
 struct Entry {
@@ -123,11 +126,13 @@ impl Memo {
         let by_width = entries.get(mode)?;
         let mut best: Option<(&Entry, f32)> = None;
         for sw in w.saturating_sub(tol)..=w + tol {
-            for e in by_width.get(&sw).into_iter().flatten() {
-                if let Some(d) = slice_diff(&p.sig, &e.sig).filter(|d| *d <= e.limit) {
-                    if best.is_none_or(|(_, b)| d < b) {
-                        best = Some((e, d));
-                    }
+            let Some(kept) = by_width.get(&sw).filter(|k| !k.is_empty()) else { continue };
+            // this print at the kept prints' width, made once for all of them
+            let Some(at) = at_width(&p.sig, sw) else { continue };
+            for e in kept {
+                let d = slices_diff(&at, &e.sig);
+                if d <= e.limit && best.is_none_or(|(_, b)| d < b) {
+                    best = Some((e, d));
                 }
             }
         }
