@@ -177,8 +177,12 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             let mut thumbs = Vec::new();
             let pages = read::image::for_each_page(&f.path, &read::image::ImageLimits::default(), |page| {
                 let n = page.index as u32 + 1;
-                let read = extract::scan::page_lines(p, &page.image, n, page.effective_dpi())
-                    .and_then(|l| Ok((l, seal::on_page(p, &page.image, page.effective_dpi(), &f.display, n)?)));
+                // the seals are a task of their own, for a worker with nothing else to do
+                let (l, s) = rayon::join(
+                    || extract::scan::page_lines(p, &page.image, n, page.effective_dpi()),
+                    || seal::on_page(p, &page.image, page.effective_dpi(), &f.display, n),
+                );
+                let read = l.and_then(|l| Ok((l, s?)));
                 match read {
                     Ok(((l, thumb), s)) => {
                         lines.extend(l);
@@ -247,13 +251,19 @@ fn scanned_pdf_lines(
     for page in 1..=pages {
         let Some(img) = read::pdfimage::largest_page_image(doc, page, &limits).map_err(ScanError::Read)? else { continue };
         coverage = coverage.max(img.coverage);
-        let (l, thumb) = extract::scan::page_lines(p, &img.image, page, img.dpi)?;
+        // the seals are a task of their own, for a worker with nothing else to do
+        let file = seals.as_ref().map(|(file, _)| *file);
+        let (read, found) = rayon::join(
+            || extract::scan::page_lines(p, &img.image, page, img.dpi),
+            || file.map(|file| seal::on_page(p, &img.image, img.dpi, file, page)),
+        );
+        let (l, thumb) = read?;
         lines.extend(l);
         if thumbs.len() < extract::scan::MAX_THUMBS {
             thumbs.push(thumb);
         }
-        if let Some((file, out)) = seals.as_mut() {
-            out.extend(seal::on_page(p, &img.image, img.dpi, file, page)?);
+        if let (Some((_, out)), Some(found)) = (seals.as_mut(), found) {
+            out.extend(found?);
         }
     }
     Ok((lines, coverage, thumbs))

@@ -80,19 +80,25 @@ pub fn page_lines(p: &Pipeline, img: &DynamicImage, page: u32, dpi: f32) -> Resu
     let prep = ocr::prepare(img, &PrepOptions::default());
     let binary = prep.binary.as_ref().unwrap_or(&prep.gray);
     let grid = ocr::find_grid(binary);
-    let lines = ocr::with_engine(|eng| -> Result<Vec<Line>, OcrError> {
-        eng.set_dpi(dpi.round() as u32);
-        // the batch's forms repeat their print: readings of the same print are reused
-        eng.set_memo(true);
-        let lines = table_lines(p, eng, &prep.gray, &grid, page, dpi).and_then(|mut lines| {
-            lines.extend(super::bands::band_lines(p, eng, &prep.gray, &grid, page, dpi)?);
-            Ok(lines)
-        });
-        eng.set_memo(false);
-        let mut lines = lines?;
-        lines.sort_by(|a, b| a.y.total_cmp(&b.y));
-        Ok(lines)
-    })??;
+    // the tables and the text around them are read as two tasks: a worker with nothing else
+    // to do (the batch's last page) takes one
+    let read = |part: &(dyn Fn(&mut ocr::OcrEngine) -> Result<Vec<Line>, OcrError> + Sync)| {
+        ocr::with_engine(|eng| {
+            eng.set_dpi(dpi.round() as u32);
+            // the batch's forms repeat their print: readings of the same print are reused
+            eng.set_memo(true);
+            let lines = part(eng);
+            eng.set_memo(false);
+            lines
+        })?
+    };
+    let (tables, bands) = rayon::join(
+        || read(&|eng| table_lines(p, eng, &prep.gray, &grid, page, dpi)),
+        || read(&|eng| super::bands::band_lines(p, eng, &prep.gray, &grid, page, dpi)),
+    );
+    let mut lines = tables?;
+    lines.extend(bands?);
+    lines.sort_by(|a, b| a.y.total_cmp(&b.y));
     // whole-pixel block means: a 300-dpi page → 150 dpi
     let k = (dpi / THUMB_DPI).round().max(1.0) as u32;
     let image = ocr::prep::small_gray(&DynamicImage::ImageLuma8(prep.gray), k);
