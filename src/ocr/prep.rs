@@ -8,6 +8,8 @@
 
 use image::{DynamicImage, GrayImage, Luma};
 
+use crate::read::image::{floor_i64, round_u8};
+
 /// What [`prepare`] does.
 #[derive(Clone, Debug)]
 pub struct PrepOptions {
@@ -96,7 +98,7 @@ pub fn prepare(img: &DynamicImage, opts: &PrepOptions) -> Prepared {
     if opts.normalise {
         normalise_background(&mut gray);
     }
-    let mut skew_deg = 0.0;
+    let mut skew_deg: f32 = 0.0;
     if opts.deskew {
         skew_deg = estimate_skew(&gray, opts.max_skew_deg);
         if skew_deg.abs() >= 0.05 {
@@ -146,7 +148,8 @@ pub fn to_gray_without_red(img: &DynamicImage, opts: &PrepOptions) -> (GrayImage
     let (w, h) = rgb.dimensions();
     let mut out = vec![0u8; (w * h) as usize];
     let mut red = vec![false; (w * h) as usize];
-    let mut hist = [0u64; 256];
+    // counts of the grey levels, in two tables for even and odd pixels (see `histogram`)
+    let mut hists = [[0u32; 256]; 2];
     let mut n_red = 0;
     for (i, p) in rgb.as_raw().chunks_exact(3).enumerate() {
         let (r, g, b) = (p[0], p[1], p[2]);
@@ -160,10 +163,14 @@ pub fn to_gray_without_red(img: &DynamicImage, opts: &PrepOptions) -> (GrayImage
         } else {
             let y = ((r as u32 * 77 + g as u32 * 150 + b as u32 * 29) >> 8) as u8;
             out[i] = y;
-            hist[y as usize] += 1;
+            hists[i & 1][y as usize] += 1;
         }
     }
     if n_red > 0 {
+        let mut hist = [0u64; 256];
+        for (h, (a, b)) in hist.iter_mut().zip(hists[0].iter().zip(&hists[1])) {
+            *h = *a as u64 + *b as u64;
+        }
         // paper = the 90th percentile of the other pixels (a form is mostly paper)
         let paper = percentile(&hist, 0.90);
         for (o, &r) in out.iter_mut().zip(&red) {
@@ -205,21 +212,33 @@ pub fn normalise_background(g: &mut GrayImage) {
     let mut bg = vec![255f32; bw * bh];
     {
         let raw = g.as_raw();
-        let mut hists = vec![[0u32; 64]; bw]; // 4-level bins are plenty for a paper estimate
+        // 4-level bins are plenty for a paper estimate; even and odd pixels in two tables (see
+        // `histogram`)
+        let mut hists = vec![[[0u32; 64]; 2]; bw];
         for by in 0..bh {
-            hists.iter_mut().for_each(|hh| *hh = [0; 64]);
+            hists.iter_mut().for_each(|hh| *hh = [[0; 64]; 2]);
             let y0 = by as u32 * bs;
             let y1 = (y0 + bs).min(h);
             for y in y0..y1 {
                 let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
                 for (hh, block) in hists.iter_mut().zip(row.chunks(bs as usize)) {
-                    for &v in block {
-                        hh[(v >> 2) as usize] += 1;
+                    let [even, odd] = hh;
+                    let mut pairs = block.chunks_exact(2);
+                    for p in &mut pairs {
+                        even[(p[0] >> 2) as usize] += 1;
+                        odd[(p[1] >> 2) as usize] += 1;
+                    }
+                    for &v in pairs.remainder() {
+                        even[(v >> 2) as usize] += 1;
                     }
                 }
             }
             for bx in 0..bw {
-                let hh = &hists[bx];
+                let [even, odd] = &hists[bx];
+                let mut hh = [0u32; 64];
+                for ((t, a), b) in hh.iter_mut().zip(even).zip(odd) {
+                    *t = a + b;
+                }
                 let total: u32 = hh.iter().sum();
                 let target = (total as f32 * 0.9).ceil() as u32;
                 let mut acc = 0;
@@ -276,9 +295,10 @@ pub fn normalise_background(g: &mut GrayImage) {
         }
         let row = &mut raw[(y * w) as usize..((y + 1) * w) as usize];
         for (v, s) in row.iter_mut().zip(&rowbg) {
-            let n = (*v as f32 * s).min(255.0) as u8;
-            *v = n;
-            hist[n as usize] += 1;
+            *v = (*v as f32 * s).min(255.0) as u8;
+        }
+        for (h, n) in hist.iter_mut().zip(histogram(row)) {
+            *h += n;
         }
     }
     // stretch: darkest 0.5 % → 0 (only if there is ink at all)
@@ -318,11 +338,29 @@ fn filter3(src: &[f32], w: usize, h: usize, f: impl Fn(&[f32]) -> f32) -> Vec<f3
 
 /// Otsu's global threshold: pixels `<=` the result are ink.
 pub fn otsu_threshold(g: &GrayImage) -> u8 {
-    let mut hist = [0u64; 256];
-    for &v in g.as_raw() {
-        hist[v as usize] += 1;
+    otsu_from_hist(&histogram(g.as_raw()))
+}
+
+/// Counts of each grey level. Counted into four tables in turn: a page is mostly paper of one
+/// level, and one table would make each count wait for the one before it.
+pub fn histogram(px: &[u8]) -> [u64; 256] {
+    let mut part = [[0u32; 256]; 4];
+    let mut quads = px.chunks_exact(4);
+    for q in &mut quads {
+        for (t, &v) in part.iter_mut().zip(q) {
+            t[v as usize] += 1;
+        }
     }
-    otsu_from_hist(&hist)
+    for &v in quads.remainder() {
+        part[0][v as usize] += 1;
+    }
+    let mut hist = [0u64; 256];
+    for t in &part {
+        for (h, &n) in hist.iter_mut().zip(t) {
+            *h += n as u64;
+        }
+    }
+    hist
 }
 
 fn otsu_from_hist(hist: &[u64; 256]) -> u8 {
@@ -748,13 +786,13 @@ pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
             let z = hm[6] * fx + hm[7] * fy + hm[8];
             let u = (hm[0] * fx + hm[1] * fy + hm[2]) / z - 0.5;
             let v = (hm[3] * fx + hm[4] * fy + hm[5]) / z - 0.5;
-            let (iu, iv) = (u.floor() as i64, v.floor() as i64);
+            let (iu, iv) = (floor_i64(u), floor_i64(v));
             let (au, av) = (u - iu as f32, v - iv as f32);
             let (a, b, c, d) = (at(iu, iv), at(iu + 1, iv), at(iu, iv + 1), at(iu + 1, iv + 1));
             for ch in 0..3 {
                 let top = raw[a + ch] as f32 * (1.0 - au) + raw[b + ch] as f32 * au;
                 let bot = raw[c + ch] as f32 * (1.0 - au) + raw[d + ch] as f32 * au;
-                o[ch] = (top * (1.0 - av) + bot * av).round().clamp(0.0, 255.0) as u8;
+                o[ch] = round_u8(top * (1.0 - av) + bot * av);
             }
         }
     }

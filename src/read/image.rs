@@ -122,6 +122,34 @@ pub fn estimate_a4_dpi(w: u32, h: u32) -> f32 {
     (w.max(h) as f32 / 11.69).clamp(50.0, 1200.0)
 }
 
+/// `x.round().clamp(0.0, 255.0) as u8`, the same value for every `x`, without a call into
+/// libm: x86-64's baseline instruction set has no rounding instruction, so `f32::round` is a
+/// function call, made per channel of every pixel where images are resampled or warped.
+#[inline]
+pub fn round_u8(x: f32) -> u8 {
+    // negatives, zero and NaN
+    if !(x > 0.0) {
+        return 0;
+    }
+    if x >= 255.0 {
+        return 255;
+    }
+    // below 255 the fraction x − trunc(x) is exact: halves round up, as `round` does
+    let i = x as u32;
+    (i + u32::from(x - i as f32 >= 0.5)) as u8
+}
+
+/// `x.floor() as i64` without a call into libm (see [`round_u8`]), for |x| below 2⁶³.
+#[inline]
+pub fn floor_i64(x: f32) -> i64 {
+    let i = x as i64;
+    if (i as f32) > x {
+        i - 1
+    } else {
+        i
+    }
+}
+
 /// Formats this module reads, recognised by magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageFormat {
@@ -464,7 +492,7 @@ impl Downscaler {
         for (col, px) in self.acc[0].chunks_exact(och).enumerate() {
             let n = inv_wy * self.colnorm[col];
             for v in px {
-                self.out.push((v * n).round().clamp(0.0, 255.0) as u8);
+                self.out.push(round_u8(v * n));
             }
         }
         self.acc.swap(0, 1);
@@ -937,6 +965,34 @@ fn decode_tiff_page<R: Read + Seek>(
 
 #[cfg(test)]
 mod tests {
+    use super::{floor_i64, round_u8};
+
+    /// The inline rounding and floor give what `f32::round` / `f32::floor` give, at every
+    /// half, around every integer and at the extremes.
+    #[test]
+    fn inline_round_and_floor_are_the_library_ones() {
+        let mut xs = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0, f32::MIN_POSITIVE, 1e9, -1e9];
+        for k in -300..300 {
+            let k = k as f32;
+            for d in [0.0f32, 0.5, 0.499_999_97, 0.500_000_06, 1e-6, 0.999_999_9, -1e-6, -0.5, -0.499_999_97] {
+                xs.push(k + d);
+            }
+            xs.push(f32::from_bits((k + 0.5).to_bits().wrapping_sub(1)));
+            xs.push(f32::from_bits((k + 0.5).to_bits().wrapping_add(1)));
+        }
+        let mut n = 0x1234_5678u32;
+        for _ in 0..100_000 {
+            n = n.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            xs.push((n >> 8) as f32 / (1 << 24) as f32 * 600.0 - 300.0);
+        }
+        for x in xs {
+            assert_eq!(round_u8(x), x.round().clamp(0.0, 255.0) as u8, "round {x} ({:#x})", x.to_bits());
+            if x.is_finite() {
+                assert_eq!(floor_i64(x), x.floor() as i64, "floor {x}");
+            }
+        }
+    }
+
     use super::*;
     use std::alloc::{GlobalAlloc, Layout, System};
     use std::cell::Cell;
