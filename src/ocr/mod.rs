@@ -109,7 +109,15 @@ fn config() -> &'static EngineConfig {
     CONFIG.get_or_init(EngineConfig::default)
 }
 
-/// Re-execute the current program with `OMP_THREAD_LIMIT=1` unless it is already set to 1.
+/// glibc's allocator settings for the re-executed process (unless `GLIBC_TUNABLES` is set
+/// already). Page images and Tesseract's buffers, tens of MB, are allocated and freed for
+/// every page; by default glibc maps each such block from the kernel and unmaps it when
+/// freed, so its pages are faulted in and zeroed again every time. Kept in the heap instead
+/// (blocks up to 32 MB, the most glibc allows; the heap trimmed only above 1 GB free).
+const MALLOC_TUNABLES: &str = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864";
+
+/// Re-execute the current program with `OMP_THREAD_LIMIT=1` unless it is already set to 1
+/// (and with [`MALLOC_TUNABLES`]).
 ///
 /// Call first thing in `main`, before any thread starts (the lead's `main.rs`). In the parent
 /// this never returns: it waits for the child (same arguments, same stdin/stdout/stderr) and
@@ -136,6 +144,9 @@ pub fn ensure_single_threaded_env() {
     #[cfg(not(unix))]
     args.next();
     cmd.args(args).env("OMP_THREAD_LIMIT", "1");
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        cmd.env("GLIBC_TUNABLES", MALLOC_TUNABLES);
+    }
     if let Ok(st) = cmd.status() {
         #[cfg(unix)]
         {

@@ -592,7 +592,8 @@ fn scanned_pdf_page_round_trip_through_pdfimage() {
 }
 
 /// Run the probe in a child with OMP_THREAD_LIMIT unset: it calls ensure_single_threaded_env,
-/// which must re-execute it with the variable set and pass the exit status through.
+/// which must re-execute it with the variable set (and the allocator settings) and pass the
+/// exit status through.
 #[test]
 fn ensure_single_threaded_env_reexecutes_with_omp_limit() {
     let exe = std::env::current_exe().unwrap();
@@ -605,6 +606,7 @@ fn ensure_single_threaded_env_reexecutes_with_omp_limit() {
             "--test-threads=1",
         ])
         .env_remove("OMP_THREAD_LIMIT")
+        .env_remove("GLIBC_TUNABLES")
         .env("SHENBAO_REEXEC_PROBE", "1")
         .output()
         .unwrap();
@@ -615,6 +617,7 @@ fn ensure_single_threaded_env_reexecutes_with_omp_limit() {
     );
     assert!(out.status.success(), "{all}");
     assert!(all.contains("probe: OMP_THREAD_LIMIT=1"), "{all}");
+    assert!(all.contains("probe: GLIBC_TUNABLES=glibc.malloc.mmap_threshold="), "{all}");
 }
 
 #[test]
@@ -629,6 +632,7 @@ fn reexec_probe() {
         "probe: OMP_THREAD_LIMIT={}",
         std::env::var("OMP_THREAD_LIMIT").unwrap_or_default()
     );
+    println!("probe: GLIBC_TUNABLES={}", std::env::var("GLIBC_TUNABLES").unwrap_or_default());
 }
 
 /// Timings for the lead's note. Run in the dev profile (Tesseract itself is the system's
