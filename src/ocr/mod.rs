@@ -205,18 +205,28 @@ impl OcrEngine {
             region_text_px: Some(40),
             memo: false,
         };
-        e.check_loads()?;
-        Ok(e)
+        e.check_loads()
     }
 
-    /// Whether the configured language set loads (once per process).
-    fn check_loads(&self) -> Result<(), OcrError> {
+    /// Whether the configured language set loads (checked once per process; the engine that
+    /// makes the check keeps the instance it loaded).
+    fn check_loads(mut self) -> Result<Self, OcrError> {
         static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-        let r = CHECKED.get_or_init(|| self.init(&self.cfg.lang).map(drop).map_err(|e| e.to_string()));
-        match r {
-            Ok(()) => Ok(()),
-            Err(_) => self.init(&self.cfg.lang).map(drop),
+        let mut loaded = None;
+        let r = CHECKED.get_or_init(|| match self.init(&self.cfg.lang) {
+            Ok(t) => {
+                loaded = Some(t);
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        });
+        if r.is_err() {
+            self.init(&self.cfg.lang)?;
         }
+        if let Some(t) = loaded {
+            self.tess.push((self.cfg.lang.clone(), Some(t)));
+        }
+        Ok(self)
     }
 
     fn init(&self, lang: &str) -> Result<Tesseract, OcrError> {
