@@ -170,15 +170,16 @@ pub fn find_grid_with(bin: &GrayImage, o: &GridOptions) -> Grid {
     }
     let raw = bin.as_raw();
     let wu = w as usize;
-    let ink = |x: usize, y: usize| raw[y * wu + x] < 128;
+    let row = |y: usize| &raw[y * wu..(y + 1) * wu];
 
-    // horizontal runs: each row OR'd with its neighbours
+    // horizontal runs: each row OR'd with its neighbours (a missing neighbour: the row itself)
     let min_h = ((w as f32 * o.min_h_frac) as u32).max(8);
     let mut hsegs: Vec<(u32, u32, u32)> = Vec::new(); // (y, x0, x1)
     let mut orow = vec![false; wu];
     for y in 0..h as usize {
-        for (x, v) in orow.iter_mut().enumerate() {
-            *v = ink(x, y) || (y > 0 && ink(x, y - 1)) || (y + 1 < h as usize && ink(x, y + 1));
+        let (up, here, down) = (row(y.saturating_sub(1)), row(y), row((y + 1).min(h as usize - 1)));
+        for (((v, &a), &b), &c) in orow.iter_mut().zip(up).zip(here).zip(down) {
+            *v = (a < 128) | (b < 128) | (c < 128);
         }
         runs(&orow, o.max_gap, min_h, |a, b| hsegs.push((y as u32, a, b)));
     }
@@ -187,11 +188,17 @@ pub fn find_grid_with(bin: &GrayImage, o: &GridOptions) -> Grid {
     let mut vsegs: Vec<(u32, u32, u32)> = Vec::new(); // (x, y0, y1)
     let mut start = vec![u32::MAX; wu];
     let mut last = vec![0u32; wu];
+    // each row OR'd with its left and right neighbours (a missing neighbour: the pixel itself)
+    let mut wide = vec![false; wu];
     for y in 0..h {
-        let yu = y as usize;
+        let r = row(y as usize);
+        wide[0] = (r[0] < 128) | (r[1] < 128);
+        wide[wu - 1] = (r[wu - 1] < 128) | (r[wu - 2] < 128);
+        for (((v, &a), &b), &c) in wide[1..wu - 1].iter_mut().zip(r).zip(&r[1..]).zip(&r[2..]) {
+            *v = (a < 128) | (b < 128) | (c < 128);
+        }
         for x in 0..wu {
-            let b = ink(x, yu) || (x > 0 && ink(x - 1, yu)) || (x + 1 < wu && ink(x + 1, yu));
-            if b {
+            if wide[x] {
                 if start[x] == u32::MAX {
                     start[x] = y;
                 } else if y - last[x] > o.max_gap + 1 {
