@@ -576,30 +576,39 @@ pub fn rotate(g: &GrayImage, deg: f32, fill: u8) -> GrayImage {
     let raw = g.as_raw();
     let wu = w as usize;
     let mut out = vec![fill; wu * h as usize];
-    for yo in 0..h {
+    // a row's source pixels and weights are gathered first; the blend then runs over whole
+    // arrays, several pixels per instruction
+    let (mut pa, mut pb, mut pc, mut pd) = (vec![0f32; wu], vec![0f32; wu], vec![0f32; wu], vec![0f32; wu]);
+    let (mut wx, mut wy) = (vec![0f32; wu], vec![0f32; wu]);
+    let mut inside = vec![false; wu];
+    let mut blended = vec![0u8; wu];
+    for (yo, orow) in out.chunks_exact_mut(wu.max(1)).enumerate() {
         let dy = yo as f32 - cy;
         // source = R(−θ)·dest in y-down coordinates
         let mut sx = cx - cx * c - dy * s;
         let mut sy = cy - cx * s + dy * c;
-        let orow = &mut out[yo as usize * wu..(yo as usize + 1) * wu];
-        for o in orow.iter_mut() {
-            if sx >= 0.0 && sy >= 0.0 && sx < (w - 1) as f32 && sy < (h - 1) as f32 {
+        for i in 0..wu {
+            inside[i] = sx >= 0.0 && sy >= 0.0 && sx < (w - 1) as f32 && sy < (h - 1) as f32;
+            if inside[i] {
                 let (x0, y0) = (sx as usize, sy as usize);
-                let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-                let i = y0 * wu + x0;
-                let (a, b, cc, d) = (raw[i], raw[i + 1], raw[i + wu], raw[i + wu + 1]);
-                // paper (most of a page) stays paper: the same value the blend gives
-                *o = if a & b & cc & d == 255 {
-                    255
-                } else {
-                    let (a, b, cc, d) = (a as f32, b as f32, cc as f32, d as f32);
-                    let top = a + (b - a) * fx;
-                    let bot = cc + (d - cc) * fx;
-                    (top + (bot - top) * fy + 0.5) as u8
-                };
+                let k = y0 * wu + x0;
+                (wx[i], wy[i]) = (sx - x0 as f32, sy - y0 as f32);
+                (pa[i], pb[i]) = (raw[k] as f32, raw[k + 1] as f32);
+                (pc[i], pd[i]) = (raw[k + wu] as f32, raw[k + wu + 1] as f32);
             }
             sx += c;
             sy += s;
+        }
+        for (i, o) in blended.iter_mut().enumerate() {
+            let top = pa[i] + (pb[i] - pa[i]) * wx[i];
+            let bot = pc[i] + (pd[i] - pc[i]) * wx[i];
+            // within 0..=255.5: the same byte as the saturating cast
+            *o = (top + (bot - top) * wy[i] + 0.5) as i32 as u8;
+        }
+        for ((o, &v), &ok) in orow.iter_mut().zip(&blended).zip(&inside) {
+            if ok {
+                *o = v;
+            }
         }
     }
     GrayImage::from_raw(w, h, out).expect("sized")
