@@ -177,14 +177,8 @@ fn process(p: &Pipeline, f: &Discovered) -> Outcome {
             let mut thumbs = Vec::new();
             let pages = read::image::for_each_page(&f.path, &read::image::ImageLimits::default(), |page| {
                 let n = page.index as u32 + 1;
-                // the seals are a task of their own, for a worker with nothing else to do
-                let (l, s) = rayon::join(
-                    || extract::scan::page_lines(p, &page.image, n, page.effective_dpi()),
-                    || seal::on_page(p, &page.image, page.effective_dpi(), &f.display, n),
-                );
-                let read = l.and_then(|l| Ok((l, s?)));
-                match read {
-                    Ok(((l, thumb), s)) => {
+                match scanned_page(p, &page.image, n, page.effective_dpi(), Some(&f.display)) {
+                    Ok((l, thumb, s)) => {
                         lines.extend(l);
                         seals.extend(s);
                         if thumbs.len() < extract::scan::MAX_THUMBS {
@@ -251,22 +245,34 @@ fn scanned_pdf_lines(
     for page in 1..=pages {
         let Some(img) = read::pdfimage::largest_page_image(doc, page, &limits).map_err(ScanError::Read)? else { continue };
         coverage = coverage.max(img.coverage);
-        // the seals are a task of their own, for a worker with nothing else to do
-        let file = seals.as_ref().map(|(file, _)| *file);
-        let (read, found) = rayon::join(
-            || extract::scan::page_lines(p, &img.image, page, img.dpi),
-            || file.map(|file| seal::on_page(p, &img.image, img.dpi, file, page)),
-        );
-        let (l, thumb) = read?;
+        let (l, thumb, found) = scanned_page(p, &img.image, page, img.dpi, seals.as_ref().map(|(file, _)| *file))?;
         lines.extend(l);
         if thumbs.len() < extract::scan::MAX_THUMBS {
             thumbs.push(thumb);
         }
-        if let (Some((_, out)), Some(found)) = (seals.as_mut(), found) {
-            out.extend(found?);
+        if let Some((_, out)) = seals.as_mut() {
+            out.extend(found);
         }
     }
     Ok((lines, coverage, thumbs))
+}
+
+/// One scanned page: its lines and thumbnail, and the seals on it when `file` (the name they
+/// are reported under) is given. The seals are a task of their own, for a worker with nothing
+/// else to do (the batch's last page).
+fn scanned_page(
+    p: &Pipeline,
+    img: &image::DynamicImage,
+    page: u32,
+    dpi: f32,
+    file: Option<&str>,
+) -> Result<(Vec<extract::layout::Line>, extract::scan::PageThumb, Vec<SealMark>), crate::ocr::OcrError> {
+    let (read, found) = rayon::join(
+        || extract::scan::page_lines(p, img, page, dpi),
+        || file.map(|file| seal::on_page(p, img, dpi, file, page)).transpose(),
+    );
+    let (lines, thumb) = read?;
+    Ok((lines, thumb, found?.unwrap_or_default()))
 }
 
 /// A page image covering at least this share of its page is a scan of the page.
