@@ -194,11 +194,12 @@ fn label_and_value(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, str
         return Ok(None);
     }
     let label_crop = |cut: u32| ocr::prep::crop(gray, strip.x0, strip.y0, cut, strip.y1);
-    let known = cols.after_colons(gray).find_map(|i| eng.recall(LABEL_PRINT, &label_crop(cols.gaps[i].0)).map(|words| (i, words)));
+    let colons: Vec<usize> = cols.after_colons(gray).collect();
+    let known = colons.iter().find_map(|&i| eng.recall(LABEL_PRINT, &label_crop(cols.gaps[i].0)).map(|words| (i, words)));
     let (i, mut label, learnt) = match known {
         Some((i, words)) => (i, words, true),
         None => {
-            let Some(i) = cols.after_colons(gray).next() else { return Ok(None) };
+            let Some(&i) = colons.first() else { return Ok(None) };
             let r = Rect::new(strip.x0, strip.y0, cols.gaps[i].0, strip.y1);
             let (text, conf) = read_cell(eng, gray, r, None)?;
             let text = text.trim();
