@@ -63,7 +63,7 @@ pub fn print_of(crop: &GrayImage) -> Option<Print> {
     }
     let box_ = image::imageops::crop_imm(crop, x0, y0, x1 - x0, y1 - y0).to_image();
     let sw = ((x1 - x0) as f32 * SIG_H as f32 / (y1 - y0) as f32).round().max(1.0) as u32;
-    let sig = image::imageops::resize(&box_, sw, SIG_H, image::imageops::FilterType::Triangle);
+    let sig = super::prep::resize_triangle(&box_, sw, SIG_H);
     Some(Print { ink: (x0, y0, x1, y1), sig })
 }
 
@@ -76,7 +76,7 @@ fn at_width(a: &GrayImage, width: u32) -> Option<std::borrow::Cow<'_, GrayImage>
     Some(if a.width() == width {
         std::borrow::Cow::Borrowed(a)
     } else {
-        std::borrow::Cow::Owned(image::imageops::resize(a, width, SIG_H, image::imageops::FilterType::Triangle))
+        std::borrow::Cow::Owned(super::prep::resize_triangle(a, width, SIG_H))
     })
 }
 

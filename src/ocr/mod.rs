@@ -437,7 +437,7 @@ impl OcrEngine {
                 ((crop.width() as f32 * scale).round() as u32).max(4),
                 ((crop.height() as f32 * scale).round() as u32).max(4),
             );
-            image::imageops::resize(&crop, w, h, image::imageops::FilterType::Triangle)
+            prep::resize_triangle(&crop, w, h)
         } else {
             crop
         };

@@ -640,6 +640,78 @@ pub fn pad_white(g: &GrayImage, pad: u32) -> GrayImage {
     out
 }
 
+/// `image::imageops::resize(g, nw, nh, FilterType::Triangle)`, the same bytes, made for one
+/// channel: the library resamples a grey image through a four-channel float copy, pixel by
+/// pixel. Here the rows are blended whole (first the columns into a float copy, then the
+/// rows of it), each sum made of the same products in the same order.
+pub fn resize_triangle(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
+    let (w, h) = g.dimensions();
+    if w == 0 || h == 0 {
+        return GrayImage::new(nw, nh);
+    }
+    if (nw, nh) == (w, h) {
+        return g.clone();
+    }
+    // the library's taps: the first source index and the normalised weights of each output
+    // position along an axis of `len` → `new_len`
+    let taps = |len: u32, new_len: u32| -> Vec<(usize, Vec<f32>)> {
+        let ratio = len as f32 / new_len as f32;
+        let sratio = if ratio < 1.0 { 1.0 } else { ratio };
+        let support = sratio;
+        (0..new_len)
+            .map(|o| {
+                let input = (o as f32 + 0.5) * ratio;
+                let left = ((input - support).floor() as i64).clamp(0, len as i64 - 1);
+                let right = ((input + support).ceil() as i64).clamp(left + 1, len as i64);
+                let input = input - 0.5;
+                let mut ws: Vec<f32> = (left..right)
+                    .map(|i| {
+                        let x = (i as f32 - input) / sratio;
+                        if x.abs() < 1.0 {
+                            1.0 - x.abs()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let mut sum = 0.0f32;
+                for &v in &ws {
+                    sum += v;
+                }
+                for v in ws.iter_mut() {
+                    *v /= sum;
+                }
+                (left as usize, ws)
+            })
+            .collect()
+    };
+    let (w, nwu) = (w as usize, nw as usize);
+    // columns first: each output row a weighted sum of whole source rows
+    let mut tmp = vec![0f32; w * nh as usize];
+    let src = g.as_raw();
+    for (row, (left, ws)) in tmp.chunks_exact_mut(w).zip(taps(h, nh)) {
+        for (i, &wt) in ws.iter().enumerate() {
+            let s = &src[(left + i) * w..][..w];
+            for (t, &p) in row.iter_mut().zip(s) {
+                *t += p as f32 * wt;
+            }
+        }
+    }
+    // then along each row
+    let across = taps(w as u32, nw);
+    let mut out = vec![0u8; nwu * nh as usize];
+    for (orow, trow) in out.chunks_exact_mut(nwu).zip(tmp.chunks_exact(w)) {
+        for (o, (left, ws)) in orow.iter_mut().zip(&across) {
+            let mut t = 0.0f32;
+            for (&p, &wt) in trow[*left..].iter().zip(ws) {
+                t += p * wt;
+            }
+            *o = crate::read::image::round_u8(t);
+        }
+    }
+    GrayImage::from_raw(nw, nh, out).expect("sized")
+}
+
 /// A grey copy `k` times smaller each way (k × k block means of the luminance), made without
 /// a full-size grey copy first.
 pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {

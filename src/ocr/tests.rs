@@ -365,6 +365,31 @@ fn rotation_gives_the_plain_blends_bytes() {
     }
 }
 
+
+/// The one-channel resampler gives `image`'s Triangle resize byte for byte: text crops and
+/// noise, shrunk and enlarged, one way, the other or both, down to one pixel.
+#[test]
+fn triangle_resize_gives_the_librarys_bytes() {
+    let page = fixture().plain.to_luma8();
+    let text = prep::crop(&page, 300, 400, 1100, 520);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let noise = GrayImage::from_fn(97, 41, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        Luma([(seed >> 24) as u8])
+    });
+    for img in [&text, &noise] {
+        let (w, h) = img.dimensions();
+        for (nw, nh) in [(w / 3, 12), (w * 2, h), (w, h / 2 + 1), (w + 7, h + 3), (1, 1), (w / 2, h * 3), (w, h)] {
+            let ours = prep::resize_triangle(img, nw, nh);
+            let lib = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+            assert_eq!(ours.dimensions(), lib.dimensions());
+            let differ = ours.as_raw().iter().zip(lib.as_raw()).filter(|(a, b)| a != b).count();
+            assert_eq!(differ, 0, "{w}×{h} → {nw}×{nh}: {differ} pixels differ");
+        }
+    }
+}
 #[test]
 fn red_seal_is_removed_and_the_text_under_it_is_read() {
     let f = fixture();
@@ -1063,3 +1088,4 @@ fn small_gray_is_the_block_mean_of_the_luminance() {
         assert!((p.0[0] as i32 - ((sum + 8) / 16) as i32).abs() <= 1, "({sx}, {sy})");
     }
 }
+
