@@ -712,6 +712,25 @@ pub fn resize_triangle(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
     GrayImage::from_raw(nw, nh, out).expect("sized")
 }
 
+/// Rec. 709 luma as `to_luma8` gives it: `(2126 r + 7152 g + 722 b + 5000) / 10000`, in f32,
+/// where the compiler makes it four pixels at a time (x86-64's baseline has no vector
+/// multiply of 32-bit integers). The sum is an integer below 2²⁴, so exact in f32, and the
+/// quotient's floor is the integer quotient (test `luma709_is_the_integer_formula`).
+#[inline]
+pub fn luma709(r: u8, g: u8, b: u8) -> u32 {
+    luma709_of(r as f32, g as f32, b as f32)
+}
+
+/// [`luma709`] of channels given as floats (whole numbers 0..=255).
+#[inline]
+fn luma709_of(r: f32, g: f32, b: f32) -> u32 {
+    let q = (2126.0 * r + 7152.0 * g + 722.0 * b + 5000.0) / 10000.0;
+    debug_assert!((0.0..256.0).contains(&q));
+    // SAFETY: the channels are bytes, so q is finite and within 0..256 and its truncation is
+    // in range. Unlike `as`, this needs no saturation, so the compiler keeps it in the vector
+    unsafe { q.to_int_unchecked::<i32>() as u32 }
+}
+
 /// A grey copy `k` times smaller each way (k × k block means of the luminance), made without
 /// a full-size grey copy first.
 pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
@@ -723,22 +742,40 @@ pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
         DynamicImage::ImageRgb8(rgb) => (3, std::borrow::Cow::Borrowed(rgb.as_raw())),
         other => (3, std::borrow::Cow::Owned(other.to_rgb8().into_raw())),
     };
-    let mut sums = vec![0u32; sw as usize];
+    // per block row: the column sums of its rows (whole rows added at a time), then each
+    // block's sum over k columns, divided by a table (the division is the same for all)
+    let mut cols = vec![0u32; (sw * k) as usize];
     let mut out = Vec::with_capacity(sw as usize * sh as usize);
+    let mut table: (u32, Vec<u8>) = (0, Vec::new());
     for sy in 0..sh {
-        sums.iter_mut().for_each(|s| *s = 0);
+        cols.iter_mut().for_each(|s| *s = 0);
         for y in sy * k..((sy + 1) * k).min(h) {
             let row = &raw[y as usize * w as usize * ch..][..(sw * k) as usize * ch];
-            for (s, block) in sums.iter_mut().zip(row.chunks_exact(k as usize * ch)) {
-                *s += match ch {
-                    1 => block.iter().map(|&v| v as u32).sum::<u32>(),
-                    // Rec. 709 luma, as `to_luma8`
-                    _ => block.chunks_exact(3).map(|p| (2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32 + 5000) / 10000).sum::<u32>(),
-                };
+            if ch == 1 {
+                for (c, &v) in cols.iter_mut().zip(row) {
+                    *c += v as u32;
+                }
+            } else {
+                // four pixels at a time, their channels gathered first
+                let mut cs = cols.chunks_exact_mut(4);
+                let mut ps = row.chunks_exact(12);
+                for (c, p) in (&mut cs).zip(&mut ps) {
+                    let ch = |o: usize| [p[o] as f32, p[o + 3] as f32, p[o + 6] as f32, p[o + 9] as f32];
+                    let (r, g, b) = (ch(0), ch(1), ch(2));
+                    for i in 0..4 {
+                        c[i] += luma709_of(r[i], g[i], b[i]);
+                    }
+                }
+                for (c, p) in cs.into_remainder().iter_mut().zip(ps.remainder().chunks_exact(3)) {
+                    *c += luma709(p[0], p[1], p[2]);
+                }
             }
         }
         let n = k * k.min(h - sy * k);
-        out.extend(sums.iter().map(|&s| ((s + n / 2) / n) as u8));
+        if table.0 != n {
+            table = (n, (0..=255 * n).map(|s| ((s + n / 2) / n) as u8).collect());
+        }
+        out.extend(cols.chunks_exact(k as usize).map(|b| table.1[b.iter().sum::<u32>() as usize]));
     }
     GrayImage::from_raw(sw, sh, out).expect("sized")
 }

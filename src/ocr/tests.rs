@@ -1089,3 +1089,58 @@ fn small_gray_is_the_block_mean_of_the_luminance() {
     }
 }
 
+/// The block means of the luminance written plainly, pixel by pixel.
+fn small_gray_plain(img: &image::RgbImage, k: u32) -> GrayImage {
+    let (sw, sh) = ((img.width() / k).max(1), (img.height() / k).max(1));
+    GrayImage::from_fn(sw, sh, |sx, sy| {
+        let (mut sum, mut n) = (0u32, 0u32);
+        for y in sy * k..((sy + 1) * k).min(img.height()) {
+            for x in sx * k..(sx + 1) * k {
+                let p = img.get_pixel(x, y).0;
+                sum += (2126 * p[0] as u32 + 7152 * p[1] as u32 + 722 * p[2] as u32 + 5000) / 10000;
+                n += 1;
+            }
+        }
+        Luma([((sum + n / 2) / n) as u8])
+    })
+}
+
+/// The f32 luma is the integer formula for every sum the formula can meet.
+#[test]
+fn luma709_is_the_integer_formula() {
+    for r in (0..=255u32).step_by(5).chain([254, 1]) {
+        for g in 0..=255u32 {
+            for b in 0..=255u32 {
+                let want = (2126 * r + 7152 * g + 722 * b + 5000) / 10000;
+                assert_eq!(prep::luma709(r as u8, g as u8, b as u8), want, "({r}, {g}, {b})");
+            }
+        }
+    }
+    // every sum up to the largest, floor-divided through f32
+    for n in 0..=(10000 * 255 + 5000) {
+        assert_eq!((n as f32 / 10000.0) as u32, n / 10000, "{n}");
+    }
+}
+
+/// The small grey copy of a colour page is the plain block mean, byte for byte, for the
+/// photo test's and the thumbnails' block sizes, on a photo-like page with noise.
+#[test]
+fn small_gray_gives_the_plain_block_means() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let rgb = image::RgbImage::from_fn(1243, 877, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let base = if (x / 200 + y / 150) % 2 == 0 { 235u8 } else { 60 };
+        let n = |s: u64| base.saturating_add((s & 31) as u8).saturating_sub(16);
+        image::Rgb([n(seed >> 8), n(seed >> 20), n(seed >> 32)])
+    });
+    let img = DynamicImage::ImageRgb8(rgb.clone());
+    for k in [1, 2, 3, 6, 7] {
+        let ours = prep::small_gray(&img, k);
+        let plain = small_gray_plain(&rgb, k);
+        assert_eq!(ours.dimensions(), plain.dimensions(), "k = {k}");
+        let differ = ours.as_raw().iter().zip(plain.as_raw()).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "k = {k}: {differ} pixels differ");
+    }
+}
