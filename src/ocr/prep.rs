@@ -8,7 +8,7 @@
 
 use image::{DynamicImage, GrayImage, Luma};
 
-use crate::read::image::{floor_i64, round_u8};
+use crate::read::image::{floor_i64, round_u8, trunc_in_range};
 
 /// What [`prepare`] does.
 #[derive(Clone, Debug)]
@@ -571,42 +571,58 @@ pub fn estimate_skew(g: &GrayImage, max_deg: f32) -> f32 {
 /// bilinear, uncovered corners filled with `fill`.
 pub fn rotate(g: &GrayImage, deg: f32, fill: u8) -> GrayImage {
     let (w, h) = g.dimensions();
+    if w < 2 || h < 2 {
+        // no source position has the four neighbours a blend needs
+        return GrayImage::from_pixel(w, h, Luma([fill]));
+    }
     let (s, c) = deg.to_radians().sin_cos();
     let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    let (xmax, ymax) = ((w - 1) as f32, (h - 1) as f32);
     let raw = g.as_raw();
     let wu = w as usize;
     let mut out = vec![fill; wu * h as usize];
-    // a row's source pixels and weights are gathered first; the blend then runs over whole
-    // arrays, several pixels per instruction
-    let (mut pa, mut pb, mut pc, mut pd) = (vec![0f32; wu], vec![0f32; wu], vec![0f32; wu], vec![0f32; wu]);
+    // a row is made in passes over whole arrays: the source positions (running sums, one
+    // after the other), which are inside and their pixel and fractions, the four source
+    // pixels, the blend. All but the first run several pixels per instruction.
+    let (mut xs, mut ys) = (vec![0f32; wu], vec![0f32; wu]);
+    let mut at = vec![0u32; wu];
+    let (mut pa, mut pb, mut pc, mut pd) = (vec![0u8; wu], vec![0u8; wu], vec![0u8; wu], vec![0u8; wu]);
     let (mut wx, mut wy) = (vec![0f32; wu], vec![0f32; wu]);
-    let mut inside = vec![false; wu];
+    let mut inside = vec![0u8; wu];
+    // the largest position below the last column (row): kept as it is, as is every position
+    // inside; one outside is clamped so that its (unused) pixels exist
+    let (xin, yin) = (f32::from_bits(xmax.to_bits() - 1), f32::from_bits(ymax.to_bits() - 1));
     let mut blended = vec![0u8; wu];
-    for (yo, orow) in out.chunks_exact_mut(wu.max(1)).enumerate() {
+    for (yo, orow) in out.chunks_exact_mut(wu).enumerate() {
         let dy = yo as f32 - cy;
         // source = R(−θ)·dest in y-down coordinates
         let mut sx = cx - cx * c - dy * s;
         let mut sy = cy - cx * s + dy * c;
-        for i in 0..wu {
-            inside[i] = sx >= 0.0 && sy >= 0.0 && sx < (w - 1) as f32 && sy < (h - 1) as f32;
-            if inside[i] {
-                let (x0, y0) = (sx as usize, sy as usize);
-                let k = y0 * wu + x0;
-                (wx[i], wy[i]) = (sx - x0 as f32, sy - y0 as f32);
-                (pa[i], pb[i]) = (raw[k] as f32, raw[k + 1] as f32);
-                (pc[i], pd[i]) = (raw[k + wu] as f32, raw[k + wu + 1] as f32);
-            }
+        for (x, y) in xs.iter_mut().zip(ys.iter_mut()) {
+            (*x, *y) = (sx, sy);
             sx += c;
             sy += s;
         }
+        for i in 0..wu {
+            inside[i] = (xs[i] >= 0.0 && ys[i] >= 0.0 && xs[i] < xmax && ys[i] < ymax) as u8;
+            let (x, y) = (xs[i].max(0.0).min(xin), ys[i].max(0.0).min(yin));
+            let (x0, y0) = (trunc_in_range(x), trunc_in_range(y));
+            (wx[i], wy[i]) = (x - x0 as f32, y - y0 as f32);
+            at[i] = y0 as u32 * w + x0 as u32;
+        }
+        for (i, &k) in at.iter().enumerate() {
+            let k = k as usize;
+            (pa[i], pb[i], pc[i], pd[i]) = (raw[k], raw[k + 1], raw[k + wu], raw[k + wu + 1]);
+        }
         for (i, o) in blended.iter_mut().enumerate() {
-            let top = pa[i] + (pb[i] - pa[i]) * wx[i];
-            let bot = pc[i] + (pd[i] - pc[i]) * wx[i];
-            // within 0..=255.5: the same byte as the saturating cast
-            *o = (top + (bot - top) * wy[i] + 0.5) as i32 as u8;
+            let (a, b, c, d) = (pa[i] as f32, pb[i] as f32, pc[i] as f32, pd[i] as f32);
+            let top = a + (b - a) * wx[i];
+            let bot = c + (d - c) * wx[i];
+            // within 0.5..=255.5: the same byte as the saturating cast
+            *o = trunc_in_range(top + (bot - top) * wy[i] + 0.5) as u8;
         }
         for ((o, &v), &ok) in orow.iter_mut().zip(&blended).zip(&inside) {
-            if ok {
+            if ok != 0 {
                 *o = v;
             }
         }
@@ -706,7 +722,7 @@ pub fn resize_triangle(g: &GrayImage, nw: u32, nh: u32) -> GrayImage {
             for (&p, &wt) in trow[*left..].iter().zip(ws) {
                 t += p * wt;
             }
-            *o = crate::read::image::round_u8(t);
+            *o = round_u8(t);
         }
     }
     GrayImage::from_raw(nw, nh, out).expect("sized")
@@ -724,11 +740,8 @@ pub fn luma709(r: u8, g: u8, b: u8) -> u32 {
 /// [`luma709`] of channels given as floats (whole numbers 0..=255).
 #[inline]
 fn luma709_of(r: f32, g: f32, b: f32) -> u32 {
-    let q = (2126.0 * r + 7152.0 * g + 722.0 * b + 5000.0) / 10000.0;
-    debug_assert!((0.0..256.0).contains(&q));
-    // SAFETY: the channels are bytes, so q is finite and within 0..256 and its truncation is
-    // in range. Unlike `as`, this needs no saturation, so the compiler keeps it in the vector
-    unsafe { q.to_int_unchecked::<i32>() as u32 }
+    // the channels are bytes: q is within 0..256
+    trunc_in_range((2126.0 * r + 7152.0 * g + 722.0 * b + 5000.0) / 10000.0) as u32
 }
 
 /// A grey copy `k` times smaller each way (k × k block means of the luminance), made without
@@ -893,29 +906,111 @@ pub fn rectify_photo(img: &DynamicImage) -> Option<DynamicImage> {
         DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),
         other => std::borrow::Cow::Owned(other.to_rgb8()),
     };
-    let raw = rgb.as_raw();
-    let (wi, hi) = (w as i64, h as i64);
-    let at = |xx: i64, yy: i64| (yy.clamp(0, hi - 1) * wi + xx.clamp(0, wi - 1)) as usize * 3;
     let mut out = vec![0u8; w as usize * h as usize * 3];
+    let mut rows = WarpRows::new(w as usize);
     for (y, row) in out.chunks_exact_mut(w as usize * 3).enumerate() {
+        rows.row(rgb.as_raw(), (w, h), &hm, y, row);
+    }
+    let out = image::RgbImage::from_raw(w, h, out).expect("sized");
+    Some(DynamicImage::ImageRgb8(out))
+}
+
+/// The bilinear perspective warp of an RGB image, row by row: each source position's
+/// neighbours and weights, the same arithmetic for each as [`warp_pixel`] makes, but in
+/// passes over whole arrays (positions, then the twelve source bytes, then each channel's
+/// blend), several pixels per instruction.
+struct WarpRows {
+    /// the four neighbours' byte offsets (top left, top right, bottom left, bottom right)
+    at: [Vec<u32>; 4],
+    au: Vec<f32>,
+    av: Vec<f32>,
+    /// the neighbours' bytes, channel by channel: `px[n * 3 + ch]`
+    px: [Vec<u8>; 12],
+    blend: [Vec<u8>; 3],
+}
+
+impl WarpRows {
+    fn new(w: usize) -> Self {
+        WarpRows {
+            at: std::array::from_fn(|_| vec![0; w]),
+            au: vec![0.0; w],
+            av: vec![0.0; w],
+            px: std::array::from_fn(|_| vec![0; w]),
+            blend: std::array::from_fn(|_| vec![0; w]),
+        }
+    }
+
+    fn row(&mut self, raw: &[u8], (w, h): (u32, u32), hm: &[f32; 9], y: usize, out: &mut [u8]) {
         let fy = y as f32 + 0.5;
-        for (x, o) in row.chunks_exact_mut(3).enumerate() {
+        // a source position far outside (a homography that nearly folds) takes the plain path,
+        // whose conversions saturate
+        let far = 1.0e6f32;
+        let mut near = true;
+        let (wi, hi) = (w as i32, h as i32);
+        for x in 0..w as usize {
             let fx = x as f32 + 0.5;
             let z = hm[6] * fx + hm[7] * fy + hm[8];
             let u = (hm[0] * fx + hm[1] * fy + hm[2]) / z - 0.5;
             let v = (hm[3] * fx + hm[4] * fy + hm[5]) / z - 0.5;
-            let (iu, iv) = (floor_i64(u), floor_i64(v));
-            let (au, av) = (u - iu as f32, v - iv as f32);
-            let (a, b, c, d) = (at(iu, iv), at(iu + 1, iv), at(iu, iv + 1), at(iu + 1, iv + 1));
-            for ch in 0..3 {
-                let top = raw[a + ch] as f32 * (1.0 - au) + raw[b + ch] as f32 * au;
-                let bot = raw[c + ch] as f32 * (1.0 - au) + raw[d + ch] as f32 * au;
-                o[ch] = round_u8(top * (1.0 - av) + bot * av);
+            near &= u.abs() < far && v.abs() < far;
+            let (u, v) = (u.max(-far).min(far), v.max(-far).min(far));
+            let (tu, tv) = (trunc_in_range(u), trunc_in_range(v));
+            // floor: one less where truncation went up
+            let iu = tu - i32::from(tu as f32 > u);
+            let iv = tv - i32::from(tv as f32 > v);
+            (self.au[x], self.av[x]) = (u - iu as f32, v - iv as f32);
+            let (x0, x1) = (iu.clamp(0, wi - 1), (iu + 1).clamp(0, wi - 1));
+            let (y0, y1) = (iv.clamp(0, hi - 1) * wi, (iv + 1).clamp(0, hi - 1) * wi);
+            for (n, o) in [y0 + x0, y0 + x1, y1 + x0, y1 + x1].into_iter().enumerate() {
+                self.at[n][x] = o as u32 * 3;
             }
         }
+        if !near {
+            for (x, o) in out.chunks_exact_mut(3).enumerate() {
+                o.copy_from_slice(&warp_pixel(raw, (w, h), hm, x, y));
+            }
+            return;
+        }
+        for n in 0..4 {
+            for (x, &a) in self.at[n].iter().enumerate() {
+                let p = &raw[a as usize..a as usize + 3];
+                for ch in 0..3 {
+                    self.px[n * 3 + ch][x] = p[ch];
+                }
+            }
+        }
+        for ch in 0..3 {
+            let [a, b, c, d] = [&self.px[ch], &self.px[3 + ch], &self.px[6 + ch], &self.px[9 + ch]];
+            for x in 0..w as usize {
+                let (au, av) = (self.au[x], self.av[x]);
+                let top = a[x] as f32 * (1.0 - au) + b[x] as f32 * au;
+                let bot = c[x] as f32 * (1.0 - au) + d[x] as f32 * au;
+                self.blend[ch][x] = round_u8(top * (1.0 - av) + bot * av);
+            }
+        }
+        for (x, o) in out.chunks_exact_mut(3).enumerate() {
+            o.copy_from_slice(&[self.blend[0][x], self.blend[1][x], self.blend[2][x]]);
+        }
     }
-    let out = image::RgbImage::from_raw(w, h, out).expect("sized");
-    Some(DynamicImage::ImageRgb8(out))
+}
+
+/// One pixel of the perspective warp: the source position of output pixel (x, y) under `hm`,
+/// its four neighbours (clamped to the image) blended bilinearly.
+fn warp_pixel(raw: &[u8], (w, h): (u32, u32), hm: &[f32; 9], x: usize, y: usize) -> [u8; 3] {
+    let (wi, hi) = (w as i64, h as i64);
+    let at = |xx: i64, yy: i64| (yy.clamp(0, hi - 1) * wi + xx.clamp(0, wi - 1)) as usize * 3;
+    let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+    let z = hm[6] * fx + hm[7] * fy + hm[8];
+    let u = (hm[0] * fx + hm[1] * fy + hm[2]) / z - 0.5;
+    let v = (hm[3] * fx + hm[4] * fy + hm[5]) / z - 0.5;
+    let (iu, iv) = (floor_i64(u), floor_i64(v));
+    let (au, av) = (u - iu as f32, v - iv as f32);
+    let (a, b, c, d) = (at(iu, iv), at(iu + 1, iv), at(iu, iv + 1), at(iu + 1, iv + 1));
+    std::array::from_fn(|ch| {
+        let top = raw[a + ch] as f32 * (1.0 - au) + raw[b + ch] as f32 * au;
+        let bot = raw[c + ch] as f32 * (1.0 - au) + raw[d + ch] as f32 * au;
+        round_u8(top * (1.0 - av) + bot * av)
+    })
 }
 
 /// The homography taking the four `from` points to the four `to` points (row-major 3 × 3);
@@ -985,4 +1080,45 @@ pub fn components(mask: &[bool], w: usize, h: usize) -> Vec<(usize, usize, usize
         out.push((x0, y0, x1, y1));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The warp made in passes over rows gives the per-pixel warp's bytes: a photo-like
+    /// image with noise, under homographies that tilt, shrink and enlarge it, with source
+    /// positions inside, on the edges and far outside the image.
+    #[test]
+    fn warp_rows_give_the_per_pixel_bytes() {
+        let (w, h) = (301u32, 207u32);
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let rgb = image::RgbImage::from_fn(w, h, |x, y| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let paper = if (x / 40 + y / 30) % 3 == 0 { 70u8 } else { 225 };
+            image::Rgb([paper ^ (seed as u8 & 15), paper ^ ((seed >> 8) as u8 & 15), paper ^ ((seed >> 16) as u8 & 31)])
+        });
+        let dst = [(0.0, 0.0), (w as f64, 0.0), (w as f64, h as f64), (0.0, h as f64)];
+        let quads = [
+            [(20.0, 15.0), (280.0, 30.0), (290.0, 200.0), (10.0, 180.0)],
+            [(-30.0, -20.0), (340.0, 5.0), (310.0, 250.0), (-5.0, 230.0)],
+            [(100.0, 80.0), (160.0, 82.0), (161.0, 130.0), (98.0, 128.0)],
+            [(0.0, 0.0), (w as f64, 0.0), (w as f64, h as f64), (0.0, h as f64)],
+            // nearly folded: positions run far out
+            [(0.0, 0.0), (300.0, 0.0), (150.0, 1.0), (0.0, 200.0)],
+        ];
+        for quad in quads {
+            let hm = homography(&dst, &quad).expect("homography").map(|v| v as f32);
+            let mut rows = WarpRows::new(w as usize);
+            let mut row = vec![0u8; w as usize * 3];
+            for y in 0..h as usize {
+                rows.row(rgb.as_raw(), (w, h), &hm, y, &mut row);
+                for x in 0..w as usize {
+                    assert_eq!(row[x * 3..x * 3 + 3], warp_pixel(rgb.as_raw(), (w, h), &hm, x, y), "{quad:?} at ({x}, {y})");
+                }
+            }
+        }
+    }
 }

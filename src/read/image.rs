@@ -127,16 +127,21 @@ pub fn estimate_a4_dpi(w: u32, h: u32) -> f32 {
 /// function call, made per channel of every pixel where images are resampled or warped.
 #[inline]
 pub fn round_u8(x: f32) -> u8 {
-    // negatives, zero and NaN
-    if !(x > 0.0) {
-        return 0;
-    }
-    if x >= 255.0 {
-        return 255;
-    }
-    // below 255 the fraction x − trunc(x) is exact: halves round up, as `round` does
-    let i = x as u32;
-    (i + u32::from(x - i as f32 >= 0.5)) as u8
+    // negatives, zero and NaN give 0 (`max` takes the number), 255 and above 255; no branch,
+    // so that loops of it run several values per instruction
+    let c = x.max(0.0).min(255.0);
+    // the fraction c − trunc(c) is exact: halves round up, as `round` does
+    let i = trunc_in_range(c);
+    (i + i32::from(c - i as f32 >= 0.5)) as u8
+}
+
+/// `x as i32` for an `x` known to be finite and within `i32`'s range (a pixel position or
+/// value). Unlike `as`, it needs no saturation, so the compiler keeps it in the vector.
+#[inline]
+pub fn trunc_in_range(x: f32) -> i32 {
+    debug_assert!(x > -2_147_483_648.0 && x < 2_147_483_648.0, "{x}");
+    // SAFETY: callers pass finite values within i32's range (asserted in debug builds)
+    unsafe { x.to_int_unchecked::<i32>() }
 }
 
 /// `x.floor() as i64` without a call into libm (see [`round_u8`]), for |x| below 2⁶³.
