@@ -773,8 +773,8 @@ pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
                 let mut cs = cols.chunks_exact_mut(4);
                 let mut ps = row.chunks_exact(12);
                 for (c, p) in (&mut cs).zip(&mut ps) {
-                    let ch = |o: usize| [p[o] as f32, p[o + 3] as f32, p[o + 6] as f32, p[o + 9] as f32];
-                    let (r, g, b) = (ch(0), ch(1), ch(2));
+                    let chan = |o: usize| [p[o] as f32, p[o + 3] as f32, p[o + 6] as f32, p[o + 9] as f32];
+                    let (r, g, b) = (chan(0), chan(1), chan(2));
                     for i in 0..4 {
                         c[i] += luma709_of(r[i], g[i], b[i]);
                     }

@@ -135,12 +135,14 @@ pub fn round_u8(x: f32) -> u8 {
     (i + i32::from(c - i as f32 >= 0.5)) as u8
 }
 
-/// `x as i32` for an `x` known to be finite and within `i32`'s range (a pixel position or
-/// value). Unlike `as`, it needs no saturation, so the compiler keeps it in the vector.
+/// `x as i32` for a pixel position or value: `x` truncated toward zero, for `x` within
+/// ±2·10⁹ (beyond, the bound's; NaN gives −2·10⁹). Unlike `as`, whose saturation the
+/// compiler makes pixel by pixel, this stays in the vector.
 #[inline]
 pub fn trunc_in_range(x: f32) -> i32 {
-    debug_assert!(x > -2_147_483_648.0 && x < 2_147_483_648.0, "{x}");
-    // SAFETY: callers pass finite values within i32's range (asserted in debug builds)
+    const BOUND: f32 = 2.0e9;
+    let x = x.max(-BOUND).min(BOUND);
+    // SAFETY: x is now finite and within ±2·10⁹, inside i32's range
     unsafe { x.to_int_unchecked::<i32>() }
 }
 
@@ -970,7 +972,7 @@ fn decode_tiff_page<R: Read + Seek>(
 
 #[cfg(test)]
 mod tests {
-    use super::{floor_i64, round_u8};
+    use super::{floor_i64, round_u8, trunc_in_range};
 
     /// The inline rounding and floor give what `f32::round` / `f32::floor` give, at every
     /// half, around every integer and at the extremes.
@@ -995,6 +997,7 @@ mod tests {
             if x.is_finite() {
                 assert_eq!(floor_i64(x), x.floor() as i64, "floor {x}");
             }
+            assert_eq!(trunc_in_range(x), if x.is_nan() { -2_000_000_000 } else { x.clamp(-2.0e9, 2.0e9) as i32 }, "trunc {x}");
         }
     }
 
