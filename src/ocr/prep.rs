@@ -295,7 +295,8 @@ pub fn normalise_background(g: &mut GrayImage) {
         }
         let row = &mut raw[(y * w) as usize..((y + 1) * w) as usize];
         for (v, s) in row.iter_mut().zip(&rowbg) {
-            *v = (*v as f32 * s).min(255.0) as u8;
+            // within 0..=255 (the paper estimate is at least 64): the saturating cast's byte
+            *v = trunc_in_range((*v as f32 * s).min(255.0)) as u8;
         }
         for (h, n) in hist.iter_mut().zip(histogram(row)) {
             *h += n;
@@ -479,22 +480,8 @@ pub fn estimate_skew(g: &GrayImage, max_deg: f32) -> f32 {
     if sw < 50 || sh < 50 {
         return 0.0;
     }
-    // box-reduce, then threshold
-    let raw = g.as_raw();
-    let mut small = vec![0u8; (sw * sh) as usize];
-    let area = f * f;
-    for sy in 0..sh {
-        for sx in 0..sw {
-            let mut s = 0u32;
-            for yy in 0..f {
-                let row = ((sy * f + yy) * w + sx * f) as usize;
-                for v in &raw[row..row + f as usize] {
-                    s += *v as u32;
-                }
-            }
-            small[(sy * sw + sx) as usize] = (s / area) as u8;
-        }
-    }
+    // box-reduce (block means rounded down), then threshold
+    let small = block_reduce(g.as_raw(), (w, h), 1, f, |s, n| (s / n) as u8).into_raw();
     let mut hist = [0u64; 256];
     for &v in &small {
         hist[v as usize] += 1;
@@ -749,12 +736,19 @@ fn luma709_of(r: f32, g: f32, b: f32) -> u32 {
 pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
     let (w, h) = (img.width(), img.height());
     let k = k.max(1);
-    let (sw, sh) = ((w / k).max(1), (h / k).max(1));
     let (ch, raw): (usize, std::borrow::Cow<[u8]>) = match img {
         DynamicImage::ImageLuma8(g) => (1, std::borrow::Cow::Borrowed(g.as_raw())),
         DynamicImage::ImageRgb8(rgb) => (3, std::borrow::Cow::Borrowed(rgb.as_raw())),
         other => (3, std::borrow::Cow::Owned(other.to_rgb8().into_raw())),
     };
+    block_reduce(&raw, (w, h), ch, k, |s, n| ((s + n / 2) / n) as u8)
+}
+
+/// A `w × h` image of `ch` channels (1: grey, 3: RGB, whose luma is taken) made `k` times
+/// smaller each way: each k × k block's sum of grey levels, and its pixel count, made one
+/// byte by `mean` (through a table: the division is the same for every block of a row).
+fn block_reduce(raw: &[u8], (w, h): (u32, u32), ch: usize, k: u32, mean: impl Fn(u32, u32) -> u8) -> GrayImage {
+    let (sw, sh) = ((w / k).max(1), (h / k).max(1));
     // per block row: the column sums of its rows (whole rows added at a time), then each
     // block's sum over k columns, divided by a table (the division is the same for all)
     let mut cols = vec![0u32; (sw * k) as usize];
@@ -786,7 +780,7 @@ pub fn small_gray(img: &DynamicImage, k: u32) -> GrayImage {
         }
         let n = k * k.min(h - sy * k);
         if table.0 != n {
-            table = (n, (0..=255 * n).map(|s| ((s + n / 2) / n) as u8).collect());
+            table = (n, (0..=255 * n).map(|s| mean(s, n)).collect());
         }
         out.extend(cols.chunks_exact(k as usize).map(|b| table.1[b.iter().sum::<u32>() as usize]));
     }

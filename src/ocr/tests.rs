@@ -1122,8 +1122,8 @@ fn luma709_is_the_integer_formula() {
     }
 }
 
-/// The small grey copy of a colour page is the plain block mean, byte for byte, for the
-/// photo test's and the thumbnails' block sizes, on a photo-like page with noise.
+/// The small grey copy of a colour or grey page is the plain block mean, byte for byte, for
+/// the photo test's and the thumbnails' block sizes, on a photo-like page with noise.
 #[test]
 fn small_gray_gives_the_plain_block_means() {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -1135,12 +1135,20 @@ fn small_gray_gives_the_plain_block_means() {
         let n = |s: u64| base.saturating_add((s & 31) as u8).saturating_sub(16);
         image::Rgb([n(seed >> 8), n(seed >> 20), n(seed >> 32)])
     });
-    let img = DynamicImage::ImageRgb8(rgb.clone());
-    for k in [1, 2, 3, 6, 7] {
-        let ours = prep::small_gray(&img, k);
-        let plain = small_gray_plain(&rgb, k);
-        assert_eq!(ours.dimensions(), plain.dimensions(), "k = {k}");
-        let differ = ours.as_raw().iter().zip(plain.as_raw()).filter(|(a, b)| a != b).count();
-        assert_eq!(differ, 0, "k = {k}: {differ} pixels differ");
+    // a grey page, and the same page as colour of equal channels (whose luma is the level)
+    let gray = DynamicImage::ImageRgb8(rgb.clone()).to_luma8();
+    let gray_rgb = image::RgbImage::from_fn(gray.width(), gray.height(), |x, y| {
+        let v = gray.get_pixel(x, y).0[0];
+        image::Rgb([v, v, v])
+    });
+    let pages = [(DynamicImage::ImageRgb8(rgb.clone()), rgb), (DynamicImage::ImageLuma8(gray), gray_rgb)];
+    for (img, reference) in &pages {
+        for k in [1, 2, 3, 6, 7] {
+            let ours = prep::small_gray(img, k);
+            let plain = small_gray_plain(reference, k);
+            assert_eq!(ours.dimensions(), plain.dimensions(), "k = {k}");
+            let differ = ours.as_raw().iter().zip(plain.as_raw()).filter(|(a, b)| a != b).count();
+            assert_eq!(differ, 0, "k = {k}, {:?}: {differ} pixels differ", img.color());
+        }
     }
 }
