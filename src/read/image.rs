@@ -1183,6 +1183,43 @@ mod tests {
         assert!(matches!(res[3], Err(ReadError::TooLarge(_))));
     }
 
+    /// A 50-page TIFF (A4 at 150 dpi, 2.2 MB a page decoded, 109 MB in all) is read a page at
+    /// a time: every page comes out, and memory never holds more than a few of them.
+    #[test]
+    fn fifty_page_tiff_is_read_page_by_page_in_bounded_memory() {
+        use tiff::encoder::{colortype, TiffEncoder};
+        let (w, h) = (1240u32, 1754u32);
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut enc = TiffEncoder::new(&mut buf).unwrap();
+            let mut data = vec![255u8; (w * h) as usize];
+            for p in 0..50u32 {
+                // page p: a dark bar at a height that tells the page
+                data.iter_mut().for_each(|v| *v = 255);
+                let y0 = 100 + p * 30;
+                data[(y0 * w) as usize..((y0 + 10) * w) as usize].iter_mut().for_each(|v| *v = 0);
+                enc.write_image::<colortype::Gray8>(w, h, &data).unwrap();
+            }
+        }
+        let bytes = buf.into_inner();
+        assert!(bytes.len() > 50 * (w * h) as usize, "uncompressed: {} bytes", bytes.len());
+        let base = reset_peak();
+        let mut n = 0;
+        for (i, page) in from_bytes(&bytes, &ImageLimits::default()).unwrap().enumerate() {
+            let g = page.unwrap().image.to_luma8();
+            assert_eq!(g.dimensions(), (w, h));
+            let y0 = 100 + i as u32 * 30;
+            assert_eq!(g.get_pixel(600, y0 + 5).0[0], 0, "page {i}");
+            assert_eq!(g.get_pixel(600, y0 + 15).0[0], 255, "page {i}");
+            n += 1;
+        }
+        assert_eq!(n, 50);
+        let peak = peak_since(base);
+        let page = (w * h) as usize;
+        eprintln!("50-page TIFF: peak {:.1} MiB", peak as f64 / 1048576.0);
+        assert!(peak < 6 * page, "reading 50 pages peaked at {:.1} MiB ({:.1} pages)", peak as f64 / 1048576.0, peak as f64 / page as f64);
+    }
+
     #[test]
     fn tiff_600dpi_strips_downscaled_with_dpi() {
         use tiff::encoder::{colortype, Rational, TiffEncoder};
