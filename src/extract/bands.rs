@@ -195,8 +195,7 @@ fn label_and_value(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, str
     }
     let label_crop = |cut: u32| ocr::prep::crop(gray, strip.x0, strip.y0, cut, strip.y1);
     let colons: Vec<usize> = cols.after_colons(gray).collect();
-    let known = colons.iter().find_map(|&i| eng.recall(LABEL_PRINT, &label_crop(cols.gaps[i].0)).map(|words| (i, words)));
-    let (i, mut label, learnt) = match known {
+    let (i, mut label, learnt) = match known_label(eng, gray, strip, cols, &colons) {
         Some((i, words)) => (i, words, true),
         None => {
             let Some(&i) = colons.first() else { return Ok(None) };
@@ -271,6 +270,15 @@ fn fits(p: &Pipeline, key: &str, text: &str, conf: f32) -> bool {
     }
     let phone_ok = || super::normalize::clean_phone(text).is_ok_and(|d| p.phone_fits(&d));
     conf >= p.rules.low_confidence.threshold && (kind != Kind::Phone || phone_ok())
+}
+
+/// The first of a strip's colon gaps (`colons`, indexes into `cols.gaps`) whose print up to
+/// it is a label print the batch's memo knows, with that label's words (strip pixels).
+fn known_label(eng: &ocr::OcrEngine, gray: &GrayImage, strip: Rect, cols: &Columns, colons: &[usize]) -> Option<(usize, Vec<Word>)> {
+    colons.iter().find_map(|&i| {
+        let crop = ocr::prep::crop(gray, strip.x0, strip.y0, cols.gaps[i].0, strip.y1);
+        eng.recall(LABEL_PRINT, &crop).map(|words| (i, words))
+    })
 }
 
 /// Keeps the label print of a strip read whole, for [`label_and_value`]: when the strip is one
@@ -484,8 +492,8 @@ mod tests {
     /// The label print a strip starts with, as the batch's memo knows it (its words joined).
     fn recalled(eng: &ocr::OcrEngine, g: &GrayImage, strip: Rect) -> Option<String> {
         let cols = Columns::of(g, strip);
-        let found = cols.after_colons(g).find_map(|i| eng.recall(LABEL_PRINT, &ocr::prep::crop(g, strip.x0, strip.y0, cols.gaps[i].0, strip.y1)));
-        found.map(|w| ocr::join_words(&w).0)
+        let colons: Vec<usize> = cols.after_colons(g).collect();
+        known_label(eng, g, strip, &cols, &colons).map(|(_, w)| ocr::join_words(&w).0)
     }
 
     /// A label read on one form is known by its print on the next: its words come from the

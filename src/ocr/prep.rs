@@ -8,7 +8,7 @@
 
 use image::{DynamicImage, GrayImage, Luma};
 
-use crate::read::image::{floor_i64, round_u8, trunc_in_range};
+use crate::read::image::{floor_i64, floor_in_range, round_u8, trunc_in_range};
 
 /// What [`prepare`] does.
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ pub fn prepare(img: &DynamicImage, opts: &PrepOptions) -> Prepared {
     if opts.normalise {
         normalise_background(&mut gray);
     }
-    let mut skew_deg: f32 = 0.0;
+    let mut skew_deg = 0.0;
     if opts.deskew {
         skew_deg = estimate_skew(&gray, opts.max_skew_deg);
         if skew_deg.abs() >= 0.05 {
@@ -482,11 +482,7 @@ pub fn estimate_skew(g: &GrayImage, max_deg: f32) -> f32 {
     }
     // box-reduce (block means rounded down), then threshold
     let small = block_reduce(g.as_raw(), (w, h), 1, f, |s, n| (s / n) as u8).into_raw();
-    let mut hist = [0u64; 256];
-    for &v in &small {
-        hist[v as usize] += 1;
-    }
-    let t = otsu_from_hist(&hist).min(200);
+    let t = otsu_from_hist(&histogram(&small)).min(200);
     // ink pixels, centred coordinates; ignore a margin where scanner borders live
     let mx = sw / 40;
     let my = sh / 40;
@@ -948,10 +944,7 @@ impl WarpRows {
             let v = (hm[3] * fx + hm[4] * fy + hm[5]) / z - 0.5;
             near &= u.abs() < far && v.abs() < far;
             let (u, v) = (u.max(-far).min(far), v.max(-far).min(far));
-            let (tu, tv) = (trunc_in_range(u), trunc_in_range(v));
-            // floor: one less where truncation went up
-            let iu = tu - i32::from(tu as f32 > u);
-            let iv = tv - i32::from(tv as f32 > v);
+            let (iu, iv) = (floor_in_range(u), floor_in_range(v));
             (self.au[x], self.av[x]) = (u - iu as f32, v - iv as f32);
             let (x0, x1) = (iu.clamp(0, wi - 1), (iu + 1).clamp(0, wi - 1));
             let (y0, y1) = (iv.clamp(0, hi - 1) * wi, (iv + 1).clamp(0, hi - 1) * wi);

@@ -146,6 +146,15 @@ pub fn trunc_in_range(x: f32) -> i32 {
     unsafe { x.to_int_unchecked::<i32>() }
 }
 
+/// [`floor_i64`] for a pixel position, as an `i32` the compiler keeps in the vector (see
+/// [`trunc_in_range`]): `x` rounded down, for `x` within ±2·10⁹.
+#[inline]
+pub fn floor_in_range(x: f32) -> i32 {
+    let t = trunc_in_range(x);
+    // one less where truncation went up (negative fractions)
+    t - i32::from(t as f32 > x)
+}
+
 /// `x.floor() as i64` without a call into libm (see [`round_u8`]), for |x| below 2⁶³.
 #[inline]
 pub fn floor_i64(x: f32) -> i64 {
@@ -972,7 +981,7 @@ fn decode_tiff_page<R: Read + Seek>(
 
 #[cfg(test)]
 mod tests {
-    use super::{floor_i64, round_u8, trunc_in_range};
+    use super::{floor_i64, floor_in_range, round_u8, trunc_in_range};
 
     /// The inline rounding and floor give what `f32::round` / `f32::floor` give, at every
     /// half, around every integer and at the extremes.
@@ -996,6 +1005,9 @@ mod tests {
             assert_eq!(round_u8(x), x.round().clamp(0.0, 255.0) as u8, "round {x} ({:#x})", x.to_bits());
             if x.is_finite() {
                 assert_eq!(floor_i64(x), x.floor() as i64, "floor {x}");
+            }
+            if x.abs() < 2.0e9 {
+                assert_eq!(floor_in_range(x), x.floor() as i32, "floor {x}");
             }
             assert_eq!(trunc_in_range(x), if x.is_nan() { -2_000_000_000 } else { x.clamp(-2.0e9, 2.0e9) as i32 }, "trunc {x}");
         }
