@@ -494,7 +494,8 @@ pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
             let bytes = std::fs::read(path).map_err(|e| file_error(&display, None, "pdf", &ReadError::Io(e)))?;
             let (doc, full) = read::pdf::read_pdf_with_doc(&bytes).map_err(|e| file_error(&display, None, "pdf", &e))?;
             if doc.pages.iter().any(|pg| pg.spans.iter().any(|s| !s.text.trim().is_empty())) {
-                return Ok(doc.pages.iter().map(read::pdf::page_text).collect::<Vec<_>>().join("\n"));
+                // what the extractor sees: a ruled table's row as its cells, wrapped lines joined
+                return Ok(lines_text(&extract::layout::lines_from_pages(&doc.pages)));
             }
             let (lines, _, _) = scanned_pdf_lines(p, &full, doc.pages.len() as u32, None).map_err(|e| ocr_error(&display, None, "pdf", e))?;
             Ok(lines_text(&lines))

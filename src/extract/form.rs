@@ -349,6 +349,8 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     let mut last_row_y: Option<f32> = None;
     // index of a header label whose value cell was empty on its own line: maybe below
     let mut pending_below: Vec<(String, f32, f32)> = Vec::new();
+    // items are written as blocks of label/value pairs, not as a table
+    let mut block_items = false;
 
     for (li, line) in lines.iter().enumerate() {
         let text = line.text();
@@ -460,19 +462,26 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         }
 
         // a value on this line that sits under a label of the previous line
+        // (the next row of a ruled table is below, however tall its wrapped cells make it)
         let below_ok = li > 0
             && lines[li - 1].page == line.page
-            && line.y - lines[li - 1].y <= 2.5 * line.size.max(lines[li - 1].size)
+            && (line.y - lines[li - 1].y <= 2.5 * line.size.max(lines[li - 1].size) || line.ruled && lines[li - 1].ruled)
             && !is_section_heading(&text)
             // a sentence (本单位承诺以上信息真实有效。) is no field's value, also with a speck of
             // a seal read after it
             && !line.chunks.iter().any(|c| c.text.trim_end().ends_with('。'));
         if below_ok && !pending_below.is_empty() && !tokens.iter().any(|t| matches!(t, Token::Label { .. })) {
             for (key, lx0, lx1) in std::mem::take(&mut pending_below) {
+                // a ruled row's cells are exact: the cell under the label's cell
                 let under: Vec<&Chunk> = line
                     .chunks
                     .iter()
-                    .filter(|c| c.x0 < lx1 + 40.0 && c.x1 > lx0 - 4.0)
+                    .filter(|c| if line.ruled && lines[li - 1].ruled {
+                        let mid = (c.x0 + c.x1) / 2.0;
+                        mid > lx0 && mid < lx1 || (lx0 + lx1) / 2.0 > c.x0 && (lx0 + lx1) / 2.0 < c.x1
+                    } else {
+                        c.x0 < lx1 + 40.0 && c.x1 > lx0 - 4.0
+                    })
                     .collect();
                 if let Some(first) = under.first() {
                     header.entry(key).or_insert(RawValue {
@@ -487,7 +496,9 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         }
         pending_below.clear();
 
-        // header fields: each label takes the value tokens up to the next label
+        // header fields: each label takes the value tokens up to the next label (a row of
+        // nothing but labels has its values in the row below)
+        let only_labels = tokens.iter().all(|t| matches!(t, Token::Label { .. }));
         let mut k = 0;
         while k < tokens.len() {
             if let Token::Label { key, x0, x1 } = &tokens[k] {
@@ -508,8 +519,21 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                     j += 1;
                 }
                 if parts.is_empty() {
-                    if j >= tokens.len() {
+                    if j >= tokens.len() || only_labels {
                         pending_below.push((key.clone(), *x0, *x1));
+                    }
+                } else if is_item_field(key) {
+                    // an item written as a block of its own (竞赛职业（工种）：…, 职业编码：… per
+                    // item): a field the current block already has starts the next item
+                    let raw = RawValue { text: parts.join(" "), page: line.page, conf, bbox };
+                    match rows.last_mut() {
+                        Some(row) if block_items && !row.contains_key(key) => {
+                            row.insert(key.clone(), raw);
+                        }
+                        _ => {
+                            rows.push(BTreeMap::from([(key.clone(), raw)]));
+                            block_items = true;
+                        }
                     }
                 } else if !header.contains_key(key) {
                     header.insert(key.clone(), RawValue { text: parts.join(" "), page: line.page, conf, bbox });

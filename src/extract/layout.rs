@@ -4,6 +4,7 @@
 
 use crate::read::pdf::{Page, TextLine};
 
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
     pub text: String,
@@ -70,18 +71,60 @@ pub fn chunks_from_text_line(line: &TextLine) -> Vec<Chunk> {
     chunks
 }
 
-/// All lines of a PDF document, page after page, in reading order.
+/// All lines of a PDF document, page after page, in reading order: each row of a ruled table
+/// is one line with one chunk per cell (its wrapped lines joined, see [`super::table`]); the
+/// text outside the tables is grouped into lines by baseline.
 pub fn lines_from_pages(pages: &[Page]) -> Vec<Line> {
     let mut out = Vec::new();
     for p in pages {
-        for tl in p.lines() {
+        let tables = super::table::tables(&p.rulings);
+        let (filled, free) = super::table::fill(&tables, &p.spans);
+        let mut lines: Vec<Line> = Vec::new();
+        for f in &filled {
+            lines.extend(table_rows(p.number, f));
+        }
+        for tl in crate::read::pdf::reading_order(&free) {
             let chunks = chunks_from_text_line(&tl);
             if chunks.is_empty() {
                 continue;
             }
             let size = tl.spans.iter().map(|s| s.size).fold(0.0f32, f32::max);
-            out.push(Line { page: p.number, y: tl.y, size, top: tl.y - size, chunks, ruled: false });
+            lines.push(Line { page: p.number, y: tl.y, size, top: tl.y - size, chunks, ruled: false });
         }
+        // stable: a table's rows keep their order
+        lines.sort_by(|a, b| a.y.total_cmp(&b.y));
+        out.extend(lines);
+    }
+    out
+}
+
+/// The rows of a ruled table as lines: one chunk per cell with text, spanning the cell.
+fn table_rows(page: u32, f: &super::table::Filled) -> Vec<Line> {
+    let cells = &f.table.cells;
+    let mut out: Vec<Line> = Vec::new();
+    let mut k = 0;
+    while k < cells.len() {
+        let row = cells[k].row;
+        let mut end = k;
+        while end < cells.len() && cells[end].row == row {
+            end += 1;
+        }
+        let mut chunks = Vec::new();
+        let mut size = 0.0f32;
+        for i in k..end {
+            let text = super::table::cell_text(&f.spans[i]);
+            if text.is_empty() {
+                continue;
+            }
+            size = f.spans[i].iter().map(|s| s.size).fold(size, f32::max);
+            chunks.push(Chunk { text, x0: cells[i].x0, x1: cells[i].x1, conf: 1.0 });
+        }
+        if !chunks.is_empty() {
+            let top = cells[k].y0;
+            let bottom = cells[k..end].iter().map(|c| c.y1).fold(f32::MAX, f32::min);
+            out.push(Line { page, y: bottom, size, top, chunks, ruled: true });
+        }
+        k = end;
     }
     out
 }

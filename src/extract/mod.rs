@@ -8,6 +8,7 @@ pub mod layout;
 pub mod normalize;
 pub mod scan;
 pub mod sheet;
+pub mod table;
 pub mod verify;
 
 pub use form::{extract_form, NotAForm};

@@ -63,6 +63,42 @@ impl TextLine {
     }
 }
 
+/// A drawn line (or the side of a drawn box) parallel to a page edge, in page space (points,
+/// top-left origin): horizontal when `y0 == y1`, vertical when `x0 == x1`; `x0 <= x1`,
+/// `y0 <= y1`. Table borders, whoever drew them: stroked `m l S` lines, `re` boxes, thin
+/// filled rectangles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ruling {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl Ruling {
+    /// A straight segment that runs along an axis (within a tenth of a point per point).
+    pub fn from_segment(a: (f32, f32), b: (f32, f32)) -> Option<Ruling> {
+        let (dx, dy) = ((b.0 - a.0).abs(), (b.1 - a.1).abs());
+        if dy <= 0.5f32.max(dx * 0.01) && dx > dy {
+            let y = (a.1 + b.1) / 2.0;
+            Some(Ruling { x0: a.0.min(b.0), y0: y, x1: a.0.max(b.0), y1: y })
+        } else if dx <= 0.5f32.max(dy * 0.01) && dy > dx {
+            let x = (a.0 + b.0) / 2.0;
+            Some(Ruling { x0: x, y0: a.1.min(b.1), x1: x, y1: a.1.max(b.1) })
+        } else {
+            None
+        }
+    }
+
+    pub fn horizontal(&self) -> bool {
+        self.y0 == self.y1
+    }
+
+    pub fn length(&self) -> f32 {
+        (self.x1 - self.x0).max(self.y1 - self.y0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// 1-based
@@ -71,6 +107,8 @@ pub struct Page {
     pub height: f32,
     /// text spans in content-stream order
     pub spans: Vec<TextSpan>,
+    /// drawn lines and box sides: the borders of ruled tables
+    pub rulings: Vec<Ruling>,
     /// how many image XObjects the page draws (a page with images and no text is a scan)
     pub image_count: u32,
 }
@@ -399,6 +437,7 @@ fn read_page<'d>(ctx: &mut DocCtx<'d>, id: ObjectId, number: u32) -> Result<Page
                 width: 612.0,
                 height: 792.0,
                 spans: Vec::new(),
+                rulings: Vec::new(),
                 image_count: 0,
             })
         }
@@ -474,6 +513,7 @@ fn read_page<'d>(ctx: &mut DocCtx<'d>, id: ObjectId, number: u32) -> Result<Page
         width,
         height,
         spans: std::mem::take(&mut run.spans),
+        rulings: std::mem::take(&mut run.rulings),
         image_count: run.images,
     })
 }
@@ -754,6 +794,7 @@ mod tests {
             width: 100.0,
             height: 200.0,
             spans,
+            rulings: Vec::new(),
             image_count: 0,
         };
         assert_eq!(page_text(&page), "一\n二");

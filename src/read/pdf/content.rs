@@ -3,7 +3,7 @@
 use super::cmap::FastMap;
 use super::font::{Font, FontCtx};
 use super::lexer::{Lexer, Tok};
-use super::TextSpan;
+use super::{Ruling, TextSpan};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::sync::Arc;
 
@@ -130,6 +130,117 @@ struct GState {
     th: f32,
     tl: f32,
     rise: f32,
+    /// how light the stroking and the filling colour are (0 black … 1 white): white lines and
+    /// fills draw no table border
+    stroke_light: f32,
+    fill_light: f32,
+}
+
+impl GState {
+    fn initial() -> GState {
+        GState {
+            ctm: IDENT,
+            font: None,
+            size: 0.0,
+            tc: 0.0,
+            tw: 0.0,
+            th: 1.0,
+            tl: 0.0,
+            rise: 0.0,
+            stroke_light: 0.0,
+            fill_light: 0.0,
+        }
+    }
+}
+
+/// How light a colour given by its operands is: grey, RGB or CMYK by the operand count.
+fn lightness(v: &[f32]) -> f32 {
+    let c = |x: f32| x.clamp(0.0, 1.0);
+    match v.len() {
+        1 => c(v[0]),
+        3 => (c(v[0]) + c(v[1]) + c(v[2])) / 3.0,
+        4 => 1.0 - c(v[0]).max(c(v[1])).max(c(v[2])).max(c(v[3])),
+        _ => 0.0,
+    }
+}
+
+/// A path being built: straight segments in page space, and whether a subpath has curves.
+#[derive(Default)]
+struct Path {
+    /// (from, to, straight)
+    segs: Vec<((f32, f32), (f32, f32), bool)>,
+    /// index in `segs` where each subpath starts, and its first point
+    subpaths: Vec<(usize, (f32, f32))>,
+    current: Option<(f32, f32)>,
+}
+
+/// Segments kept per path (a hatched area or a chart draws many; no table needs more).
+const MAX_PATH_SEGS: usize = 20_000;
+
+impl Path {
+    fn move_to(&mut self, p: (f32, f32)) {
+        self.subpaths.push((self.segs.len(), p));
+        self.current = Some(p);
+    }
+    fn line_to(&mut self, p: (f32, f32), straight: bool) {
+        match self.current {
+            Some(c) if self.segs.len() < MAX_PATH_SEGS => self.segs.push((c, p, straight)),
+            Some(_) => {}
+            None => self.subpaths.push((self.segs.len(), p)),
+        }
+        self.current = Some(p);
+    }
+    fn close(&mut self) {
+        if let (Some(c), Some(&(_, start))) = (self.current, self.subpaths.last()) {
+            if c != start && self.segs.len() < MAX_PATH_SEGS {
+                self.segs.push((c, start, true));
+            }
+            self.current = Some(start);
+        }
+    }
+    fn clear(&mut self) {
+        self.segs.clear();
+        self.subpaths.clear();
+        self.current = None;
+    }
+    /// The subpaths as slices of segments.
+    fn each_subpath(&self) -> impl Iterator<Item = &[((f32, f32), (f32, f32), bool)]> {
+        (0..self.subpaths.len()).map(move |k| {
+            let a = self.subpaths[k].0;
+            let b = self.subpaths.get(k + 1).map(|s| s.0).unwrap_or(self.segs.len());
+            &self.segs[a..b.max(a)]
+        })
+    }
+}
+
+/// A subpath that is an axis-parallel rectangle (four straight sides, closed): its box.
+fn as_rectangle(sub: &[((f32, f32), (f32, f32), bool)]) -> Option<[f32; 4]> {
+    if !(3..=5).contains(&sub.len()) || sub.iter().any(|s| !s.2) {
+        return None;
+    }
+    let tol = 0.05;
+    let axis = |s: &((f32, f32), (f32, f32), bool)| (s.0 .0 - s.1 .0).abs() <= tol || (s.0 .1 - s.1 .1).abs() <= tol;
+    if !sub.iter().all(axis) {
+        return None;
+    }
+    let first = sub[0].0;
+    let last = sub[sub.len() - 1].1;
+    if (first.0 - last.0).abs() > tol || (first.1 - last.1).abs() > tol {
+        // three sides drawn, the fourth implied by the fill
+        if sub.len() != 3 {
+            return None;
+        }
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for s in sub {
+        for p in [s.0, s.1] {
+            x0 = x0.min(p.0);
+            y0 = y0.min(p.1);
+            x1 = x1.max(p.0);
+            y1 = y1.max(p.1);
+        }
+    }
+    Some([x0, y0, x1, y1])
 }
 
 /// Per-document state shared by the pages: fonts and decoded forms, each loaded once.
@@ -251,7 +362,10 @@ pub struct PageRun<'c, 'd> {
     ctx: &'c mut DocCtx<'d>,
     xf: PageXform,
     pub spans: Vec<TextSpan>,
+    /// drawn lines and the sides of drawn boxes: table borders
+    pub rulings: Vec<Ruling>,
     pub images: u32,
+    path: Path,
     ops: u64,
     bytes: usize,
     forms_active: Vec<ObjectId>,
@@ -264,7 +378,9 @@ impl<'c, 'd> PageRun<'c, 'd> {
             ctx,
             xf,
             spans: Vec::new(),
+            rulings: Vec::new(),
             images: 0,
+            path: Path::default(),
             ops: 0,
             bytes: 0,
             forms_active: Vec::new(),
@@ -273,16 +389,7 @@ impl<'c, 'd> PageRun<'c, 'd> {
     }
 
     pub fn run_page(&mut self, content: &[u8], res: Option<&'d Dictionary>) -> Result<(), Stop> {
-        let gs = GState {
-            ctm: IDENT,
-            font: None,
-            size: 0.0,
-            tc: 0.0,
-            tw: 0.0,
-            th: 1.0,
-            tl: 0.0,
-            rise: 0.0,
-        };
+        let gs = GState::initial();
         self.exec(content, res, gs, 0)
     }
 
@@ -343,6 +450,64 @@ impl<'c, 'd> PageRun<'c, 'd> {
                             gs.ctm = c;
                         }
                     }
+                }
+                b"g" | b"rg" | b"k" | b"sc" | b"scn" => {
+                    if let Some(v) = colour_operands(&lx) {
+                        gs.fill_light = lightness(&v);
+                    }
+                }
+                b"G" | b"RG" | b"K" | b"SC" | b"SCN" => {
+                    if let Some(v) = colour_operands(&lx) {
+                        gs.stroke_light = lightness(&v);
+                    }
+                }
+                b"cs" => gs.fill_light = 0.0,
+                b"CS" => gs.stroke_light = 0.0,
+                b"m" => {
+                    if let Some([x, y]) = lx.last_nums::<2>() {
+                        let p = self.to_page(&gs.ctm, x, y);
+                        self.path.move_to(p);
+                    }
+                }
+                b"l" => {
+                    if let Some([x, y]) = lx.last_nums::<2>() {
+                        let p = self.to_page(&gs.ctm, x, y);
+                        self.path.line_to(p, true);
+                    }
+                }
+                b"c" | b"v" | b"y" => {
+                    let n = if op == b"c" { 6 } else { 4 };
+                    if lx.ops.len() >= n {
+                        if let (Some(x), Some(y)) = (lx.num(lx.ops.len() - 2), lx.num(lx.ops.len() - 1)) {
+                            let p = self.to_page(&gs.ctm, x, y);
+                            self.path.line_to(p, false);
+                        }
+                    }
+                }
+                b"h" => self.path.close(),
+                b"re" => {
+                    if let Some([x, y, w, h]) = lx.last_nums::<4>() {
+                        let c = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)].map(|(a, b)| self.to_page(&gs.ctm, a, b));
+                        self.path.move_to(c[0]);
+                        for p in &c[1..] {
+                            self.path.line_to(*p, true);
+                        }
+                        self.path.close();
+                    }
+                }
+                b"S" | b"s" | b"f" | b"F" | b"f*" | b"B" | b"B*" | b"b" | b"b*" | b"n" => {
+                    if matches!(op, b"s" | b"b" | b"b*") {
+                        self.path.close();
+                    }
+                    let stroke = matches!(op, b"S" | b"s" | b"B" | b"B*" | b"b" | b"b*");
+                    let fill = matches!(op, b"f" | b"F" | b"f*" | b"B" | b"B*" | b"b" | b"b*");
+                    if stroke && gs.stroke_light < LIGHT {
+                        self.stroke_rulings();
+                    }
+                    if fill && gs.fill_light < LIGHT {
+                        self.fill_rulings();
+                    }
+                    self.path.clear();
                 }
                 b"BT" => {
                     tm = IDENT;
@@ -541,16 +706,7 @@ impl<'c, 'd> PageRun<'c, 'd> {
         let Some(Object::Array(annots)) = page.get(b"Annots").ok().map(|o| deref(doc, o)) else {
             return Ok(());
         };
-        let gs = GState {
-            ctm: IDENT,
-            font: None,
-            size: 0.0,
-            tc: 0.0,
-            tw: 0.0,
-            th: 1.0,
-            tl: 0.0,
-            rise: 0.0,
-        };
+        let gs = GState::initial();
         for a in annots.iter().take(5000) {
             let Object::Dictionary(ad) = deref(doc, a) else {
                 continue;
@@ -630,6 +786,59 @@ impl<'c, 'd> PageRun<'c, 'd> {
             self.run_form(id, s, None, &m, &gs, 0)?;
         }
         Ok(())
+    }
+
+    /// A point of user space on the page (top-left origin, y down).
+    fn to_page(&self, ctm: &M, x: f32, y: f32) -> (f32, f32) {
+        let (ux, uy) = apply(ctm, x, y);
+        self.xf.apply(ux, uy)
+    }
+
+    fn push_ruling(&mut self, r: Ruling) {
+        let (pw, ph) = self.xf.size();
+        let on_page = r.x1 >= -1.0 && r.x0 <= pw + 1.0 && r.y1 >= -1.0 && r.y0 <= ph + 1.0;
+        if on_page && r.length() >= MIN_RULING && self.rulings.len() < MAX_RULINGS && [r.x0, r.y0, r.x1, r.y1].iter().all(|v| v.is_finite()) {
+            self.rulings.push(r);
+        }
+    }
+
+    /// A stroked path: its straight axis-parallel segments are rulings.
+    fn stroke_rulings(&mut self) {
+        let segs = std::mem::take(&mut self.path.segs);
+        for &(a, b, straight) in &segs {
+            if !straight {
+                continue;
+            }
+            if let Some(r) = Ruling::from_segment(a, b) {
+                self.push_ruling(r);
+            }
+        }
+        self.path.segs = segs;
+    }
+
+    /// A filled path: a thin rectangle is a ruling along its length; a larger box (a shaded
+    /// cell) has its four sides as rulings.
+    fn fill_rulings(&mut self) {
+        let boxes: Vec<[f32; 4]> = self.path.each_subpath().filter_map(as_rectangle).collect();
+        for [x0, y0, x1, y1] in boxes {
+            let (w, h) = (x1 - x0, y1 - y0);
+            if h <= THIN && w > h {
+                let y = (y0 + y1) / 2.0;
+                self.push_ruling(Ruling { x0, y0: y, x1, y1: y });
+            } else if w <= THIN && h > w {
+                let x = (x0 + x1) / 2.0;
+                self.push_ruling(Ruling { x0: x, y0, x1: x, y1 });
+            } else if w > THIN && h > THIN {
+                let (pw, ph) = self.xf.size();
+                if w >= 0.9 * pw && h >= 0.9 * ph {
+                    continue; // the page's background
+                }
+                self.push_ruling(Ruling { x0, y0, x1, y1: y0 });
+                self.push_ruling(Ruling { x0, y0: y1, x1, y1 });
+                self.push_ruling(Ruling { x0, y0, x1: x0, y1 });
+                self.push_ruling(Ruling { x0: x1, y0, x1, y1 });
+            }
+        }
     }
 
     /// Shows strings (Tj/TJ items): advances the text matrix and records spans.
@@ -791,6 +1000,27 @@ impl<'c, 'd> PageRun<'c, 'd> {
         });
         text.clear();
     }
+}
+
+/// A colour lighter than this draws nothing a reader sees as a border (white on white).
+const LIGHT: f32 = 0.9;
+/// A filled box no thicker than this (points) is a drawn line.
+const THIN: f32 = 3.0;
+/// Rulings shorter than this (points) are specks, hatching or glyph parts.
+const MIN_RULING: f32 = 2.0;
+/// Rulings kept per page.
+const MAX_RULINGS: usize = 50_000;
+
+/// The numeric operands of a colour operator (sc/scn may end with a pattern name: no numbers).
+fn colour_operands(lx: &Lexer) -> Option<Vec<f32>> {
+    let nums: Vec<f32> = lx.ops.iter().rev().take_while(|t| matches!(t, Tok::Num(_))).filter_map(|t| match t {
+        Tok::Num(v) => Some(*v),
+        _ => None,
+    }).collect();
+    if nums.is_empty() || nums.len() > 4 {
+        return None;
+    }
+    Some(nums.into_iter().rev().collect())
 }
 
 /// Whether a gap of `gap_em` (in ems) between two characters is a word space: more than 0.15 em,
