@@ -178,7 +178,8 @@ pub struct Provenance {
     /// corrections applied to the raw reading (e.g. OCR character fixes)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corrections: Vec<String>,
-    /// where on the page an OCR'd value was read: x0, y0, x1, y1 in points from the top left
+    /// where on the page the value was read (its table cell, or its text): x0, y0, x1, y1 in
+    /// points from the top left
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bbox: Option<[f32; 4]>,
     /// a greyscale PNG of that place, for a doubtful OCR'd value (HTML report only; not in

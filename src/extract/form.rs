@@ -735,7 +735,7 @@ fn make_field(
         confidence: raw.conf,
         raw: None,
         corrections: Vec::new(),
-        bbox: if method == Method::Ocr { raw.bbox } else { None },
+        bbox: raw.bbox,
         crop_png: Vec::new(),
     };
     match normalize(kind, &raw.text) {
@@ -753,6 +753,9 @@ fn make_field(
             }
             if method == Method::Ocr {
                 super::verify::verify(p, key, &mut field);
+            } else if key == "declaration_id" {
+                // a stray comma or a full-width dash typed into the form
+                super::verify::verify_id(&mut field, &p.declaration_id, p.meta.year);
             }
             Some(field)
         }

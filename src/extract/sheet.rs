@@ -108,7 +108,10 @@ pub fn extract_sheets(p: &Pipeline, file: &str, sheets: &[Sheet]) -> Result<Vec<
                     Ok(Some(value)) => {
                         let raw = raw_of(cell);
                         let prov = Provenance { raw: (value.to_string() != raw).then_some(raw), ..prov };
-                        let f = Field { value, prov };
+                        let mut f = Field { value, prov };
+                        if key == "declaration_id" {
+                            super::verify::verify_id(&mut f, &p.declaration_id, p.meta.year);
+                        }
                         if is_item_field(key) {
                             item.fields.insert(static_key(key).expect("label keys are fields"), f);
                         } else {

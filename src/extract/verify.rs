@@ -346,9 +346,45 @@ fn verify_places(f: &mut Field, locations: &[String]) {
 
 /// A declaration id off the pattern by one digit, where exactly one digit makes an id of this
 /// call's year (OCR: BY2624-0012 → BY2024-0012).
-fn verify_id(f: &mut Field, pattern: &regex_lite::Regex, year: i32) {
+/// A declaration id with its slips put right, when that makes it fit the id pattern: stray
+/// punctuation or spaces around or inside it (`,BY2024-0183`, `BY 2024-0183。`), another dash
+/// or none (`BY2024_0183`, `BY20240183`), letters OCR reads for digits in its digit part
+/// (`BY2O24-O183`). None when it fits already or nothing fits.
+pub fn repair_id(id: &str, pattern: &regex_lite::Regex) -> Option<String> {
+    if pattern.is_match(id) {
+        return None;
+    }
+    let mut alnum: Vec<char> = id.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    // the letters of the prefix stay letters; after the first digit, a letter that looks
+    // like a digit is one
+    if let Some(first_digit) = alnum.iter().position(|c| c.is_ascii_digit()) {
+        for c in &mut alnum[first_digit..] {
+            *c = match *c {
+                'O' | 'D' | 'Q' => '0',
+                'I' | 'L' | 'J' => '1',
+                'Z' => '2',
+                'S' => '5',
+                'G' => '6',
+                'B' => '8',
+                c => c,
+            };
+        }
+    }
+    let plain: String = alnum.iter().collect();
+    if pattern.is_match(&plain) {
+        return Some(plain);
+    }
+    // the dash where the pattern wants it
+    (1..alnum.len()).map(|i| format!("{}-{}", &plain[..i], &plain[i..])).find(|c| pattern.is_match(c))
+}
+
+pub(crate) fn verify_id(f: &mut Field, pattern: &regex_lite::Regex, year: i32) {
     let Some(id) = f.value.as_text().map(str::to_string) else { return };
     if pattern.is_match(&id) {
+        return;
+    }
+    if let Some(to) = repair_id(&id, pattern) {
+        correct(f, to, "按申报编号格式校正");
         return;
     }
     // a year an id can mean (last year's id) is a finding for the rules, not a misreading
@@ -588,6 +624,19 @@ mod tests {
         // another year's id is a finding, not a misreading
         let f = verified(&p, "declaration_id", "BY2023-0012");
         assert_eq!(f.value, Value::Text("BY2023-0012".into()));
+    }
+
+    #[test]
+    fn declaration_id_slips_are_put_right() {
+        let p = pipeline();
+        for (read, want) in [(",BY2024-0183", "BY2024-0183"), ("BY 2024-0183。", "BY2024-0183"), ("BY2024_0183", "BY2024-0183"), ("BY20240183", "BY2024-0183"), ("BY2O24-O183", "BY2024-0183"), ("by2024—0183", "BY2024-0183")] {
+            assert_eq!(repair_id(read, &p.declaration_id).as_deref(), Some(want), "{read}");
+        }
+        assert_eq!(repair_id("BY2024-0183", &p.declaration_id), None);
+        assert_eq!(repair_id("BY2024-01834", &p.declaration_id), None, "a digit too many is no slip");
+        let f = verified(&p, "declaration_id", ",BY2024-0183");
+        assert_eq!(f.value, Value::Text("BY2024-0183".into()));
+        assert_eq!(f.prov.corrections.len(), 1, "the correction is recorded");
     }
 
     #[test]

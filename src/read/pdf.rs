@@ -14,6 +14,7 @@ mod font;
 mod lexer;
 mod predefined;
 mod truetype;
+mod unify;
 
 use super::ReadError;
 use content::{deref, DocCtx, Limits, PageRun, PageXform, Stop};

@@ -96,7 +96,7 @@ struct ProvJson<'a>(&'a Provenance);
 impl Serialize for ProvJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = self.0;
-        let mut m = s.serialize_map(Some(7))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("method", &p.method)?;
         m.serialize_entry("page", &p.page)?;
         m.serialize_entry("sheet", &p.sheet)?;
@@ -104,6 +104,10 @@ impl Serialize for ProvJson<'_> {
         m.serialize_entry("confidence", &conf(p.confidence))?;
         m.serialize_entry("raw", &p.raw)?;
         m.serialize_entry("corrections", &p.corrections)?;
+        // where on the page: x0, y0, x1, y1 in points from the top left, to a tenth
+        if let Some(b) = p.bbox {
+            m.serialize_entry("bbox", &b.map(|v| (v * 10.0).round() / 10.0))?;
+        }
         m.end()
     }
 }

@@ -929,6 +929,9 @@ impl<'c, 'd> PageRun<'c, 'd> {
                 .collect();
             *text = cleaned;
         }
+        if text.chars().any(|c| super::unify::unify(c) != c) {
+            *text = text.chars().map(super::unify::unify).collect();
+        }
         if super::is_blank(text) || self.spans.len() >= self.ctx.limits.max_spans {
             text.clear();
             return;
