@@ -12,7 +12,7 @@ use super::normalize::normalize;
 
 /// A piece of a line after label matching.
 #[derive(Debug, Clone, PartialEq)]
-enum Token {
+pub(super) enum Token {
     Label { key: String, x0: f32, x1: f32 },
     Value { text: String, x0: f32, x1: f32, conf: f32 },
 }
@@ -80,7 +80,7 @@ fn norm_chars(text: &str) -> Vec<(usize, char)> {
 }
 
 /// Matches labels inside a line's chunks and splits the line into label and value tokens.
-fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
+pub(super) fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
     let labels = p.label_index();
     let max_label = labels.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
     let mut out = Vec::new();
@@ -254,7 +254,7 @@ fn push_value(out: &mut Vec<Token>, text: &str, x0: f32, x1: f32, conf: f32) {
     }
 }
 
-fn is_section_heading(text: &str) -> bool {
+pub(super) fn is_section_heading(text: &str) -> bool {
     let t = text.trim_start();
     let mut chars = t.chars();
     let mut n = 0;
@@ -284,30 +284,35 @@ struct Columns {
     cols: Vec<(String, f32, f32)>,
 }
 
-impl Columns {
-    fn from_header(line: &Line, tokens: &[Token]) -> Option<Columns> {
-        let mut cols = Vec::new();
-        for t in tokens {
-            match t {
-                Token::Label { key, x0, x1 } if is_item_field(key) => cols.push((key.clone(), *x0, *x1)),
-                Token::Value { text, x0, x1, .. } if matches!(text.trim(), "序号" | "序 号" | "No." | "编号") => {
-                    cols.push((String::new(), *x0, *x1))
-                }
-                // a header OCR could not read (参赛人数 as BEAM) is still a column: what sits
-                // under it is no part of its neighbour's value
-                Token::Value { text, x0, x1, conf } if *conf < 1.0 && text.chars().filter(|c| c.is_alphanumeric()).count() >= 2 => {
-                    cols.push((UNREAD.to_string(), *x0, *x1))
-                }
-                _ => {}
+/// The columns of an item table's header line: (key, "" for 序号 or UNREAD, x0, x1), left to
+/// right, when three or more are item fields.
+pub(super) fn header_columns(tokens: &[Token]) -> Option<Vec<(String, f32, f32)>> {
+    let mut cols = Vec::new();
+    for t in tokens {
+        match t {
+            Token::Label { key, x0, x1 } if is_item_field(key) => cols.push((key.clone(), *x0, *x1)),
+            Token::Value { text, x0, x1, .. } if matches!(text.trim(), "序号" | "序 号" | "No." | "编号") => {
+                cols.push((String::new(), *x0, *x1))
             }
+            // a header OCR could not read (参赛人数 as BEAM) is still a column: what sits
+            // under it is no part of its neighbour's value
+            Token::Value { text, x0, x1, conf } if *conf < 1.0 && text.chars().filter(|c| c.is_alphanumeric()).count() >= 2 => {
+                cols.push((UNREAD.to_string(), *x0, *x1))
+            }
+            _ => {}
         }
-        let _ = line;
-        let items = cols.iter().filter(|(k, _, _)| is_item_field(k)).count();
-        if items < 3 {
-            return None;
-        }
-        cols.sort_by(|a, b| a.1.total_cmp(&b.1));
-        Some(Columns { cols })
+    }
+    let items = cols.iter().filter(|(k, _, _)| is_item_field(k)).count();
+    if items < 3 {
+        return None;
+    }
+    cols.sort_by(|a, b| a.1.total_cmp(&b.1));
+    Some(cols)
+}
+
+impl Columns {
+    fn from_header(tokens: &[Token]) -> Option<Columns> {
+        header_columns(tokens).map(|cols| Columns { cols })
     }
 
     /// The column whose span (extended to the midpoints between header centres) holds x.
@@ -341,6 +346,8 @@ impl Columns {
 
 /// Extracts the declaration fields and items from a document's lines.
 pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) -> Result<Extracted, NotAForm> {
+    // item tables without rulings, as ruled rows
+    let lines = &super::stream::rebuild(p, lines)[..];
     let mut header: BTreeMap<String, RawValue> = BTreeMap::new();
     let mut rows: Vec<BTreeMap<String, RawValue>> = Vec::new();
     let mut title: Option<String> = None;
@@ -370,7 +377,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         if let Some(cols) = &table {
             if is_section_heading(&text) || has_header_label {
                 table = None;
-            } else if Columns::from_header(line, &tokens).is_some() {
+            } else if Columns::from_header(&tokens).is_some() {
                 continue; // the header repeated on a new page
             } else {
                 let mut cells: Vec<Option<String>> = vec![None; cols.cols.len()];
@@ -454,7 +461,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                 continue;
             }
         }
-        if let Some(cols) = Columns::from_header(line, &tokens) {
+        if let Some(cols) = Columns::from_header(&tokens) {
             labels_found += cols.cols.len();
             table = Some(cols);
             pending_below.clear();

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod normalize;
 pub mod scan;
 pub mod sheet;
+pub mod stream;
 pub mod table;
 pub mod verify;
 

@@ -195,26 +195,42 @@ fn em_width(c: char) -> f32 {
     if c.is_ascii() { 0.5 } else { 1.0 }
 }
 
-/// A span cut where its characters fall into different cells: (cell index or None, piece).
+/// A span cut into the runs it was joined from, each going to the cell it starts in: a run
+/// that crosses a cell's border is text overflowing its cell (Typst lets `2024-07-02` run over
+/// into the next column), not two cells' texts. A run that starts in no cell is cut by where
+/// each character falls. (cell index or None, piece)
 fn split_span(s: &TextSpan, cells: &[Cell]) -> Vec<(Option<usize>, TextSpan)> {
-    let total: f32 = s.text.chars().map(em_width).sum::<f32>().max(0.5);
-    let scale = s.width / total;
     // a point inside the glyph box: the baseline is its bottom
     let y = s.y - 0.3 * s.size.abs().max(1.0);
+    let mut bounds: Vec<(usize, f32)> = vec![(0, s.x)];
+    bounds.extend(s.joins.iter().filter(|(b, _)| *b > 0 && *b < s.text.len() && s.text.is_char_boundary(*b)).copied());
+    bounds.push((s.text.len(), s.x + s.width));
     let mut out: Vec<(Option<usize>, TextSpan)> = Vec::new();
-    let mut x = s.x;
-    for ch in s.text.chars() {
-        let w = em_width(ch) * scale;
-        let cx = x + w / 2.0;
-        let cell = cells.iter().position(|c| c.holds(cx, y));
-        match out.last_mut() {
-            Some((k, piece)) if *k == cell => {
-                piece.text.push(ch);
-                piece.width = x + w - piece.x;
-            }
-            _ => out.push((cell, TextSpan { text: ch.to_string(), x, y: s.y, width: w, size: s.size })),
+    let mut push = |cell: Option<usize>, text: &str, x: f32, w: f32| match out.last_mut() {
+        Some((k, piece)) if *k == cell => {
+            piece.text.push_str(text);
+            piece.width = x + w - piece.x;
         }
-        x += w;
+        _ => out.push((cell, TextSpan { text: text.to_string(), x, y: s.y, width: w, size: s.size, joins: Vec::new() })),
+    };
+    for run in bounds.windows(2) {
+        let ((from, x0), (to, x1)) = (run[0], run[1]);
+        let text = &s.text[from..to];
+        let total: f32 = text.chars().map(em_width).sum::<f32>().max(0.5);
+        let scale = (x1 - x0).max(0.0) / total;
+        let first = text.chars().next().map_or(0.0, em_width) * scale;
+        if let Some(cell) = cells.iter().position(|c| c.holds(x0 + first / 2.0, y)) {
+            push(Some(cell), text, x0, x1 - x0);
+            continue;
+        }
+        let mut x = x0;
+        for ch in text.chars() {
+            let w = em_width(ch) * scale;
+            let cell = cells.iter().position(|c| c.holds(x + w / 2.0, y));
+            let mut buf = [0u8; 4];
+            push(cell, ch.encode_utf8(&mut buf), x, w);
+            x += w;
+        }
     }
     out
 }
@@ -282,7 +298,7 @@ mod tests {
     }
     fn span(t: &str, x: f32, y: f32) -> TextSpan {
         let w: f32 = t.chars().map(em_width).sum::<f32>() * 10.0;
-        TextSpan { text: t.into(), x, y, width: w, size: 10.0 }
+        TextSpan { text: t.into(), x, y, width: w, size: 10.0, joins: Vec::new() }
     }
 
     /// A 2×3 grid whose second row merges its last two cells (no ruling between them there),
@@ -321,15 +337,20 @@ mod tests {
         assert_eq!(free.len(), 1);
     }
 
-    /// One span drawn across two cells (a producer that writes a row in one string) is cut at
-    /// the ruling.
+    /// Two cells' runs that the reader joined (they continue each other on the baseline) are
+    /// parted at the ruling; one run that overflows its cell stays in it.
     #[test]
-    fn a_span_over_two_cells_is_cut() {
-        let r = vec![hl(0.0, 0.0, 200.0), hl(20.0, 0.0, 200.0), vl(0.0, 0.0, 20.0), vl(30.0, 0.0, 20.0), vl(200.0, 0.0, 20.0)];
+    fn joined_runs_part_at_the_ruling_and_overflow_stays() {
+        let r = vec![hl(0.0, 0.0, 200.0), hl(20.0, 0.0, 200.0), vl(0.0, 0.0, 20.0), vl(32.0, 0.0, 20.0), vl(200.0, 0.0, 20.0)];
         let t = tables(&r);
-        let (filled, _) = fill(&t, &[span("承办地渝中区", 0.0, 15.0)]);
+        let mut joined = span("承办地渝中区", 1.0, 15.0);
+        joined.joins = vec![("承办地".len(), 33.0)];
+        let (filled, _) = fill(&t, &[joined]);
         assert_eq!(cell_text(&filled[0].spans[0]), "承办地");
         assert_eq!(cell_text(&filled[0].spans[1]), "渝中区");
+        let (filled, _) = fill(&t, &[span("2024-07-02", 1.0, 15.0), span("2024-07-04", 51.0, 15.0)]);
+        assert_eq!(cell_text(&filled[0].spans[0]), "2024-07-02");
+        assert_eq!(cell_text(&filled[0].spans[1]), "2024-07-04");
     }
 
     #[test]

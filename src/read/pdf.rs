@@ -31,6 +31,10 @@ pub struct TextSpan {
     pub width: f32,
     /// font size in points after the text matrix is applied
     pub size: f32,
+    /// where runs drawn apart were joined into this span (they continued each other on the
+    /// baseline): (byte offset in `text`, x). A table cell's border may part them; a single
+    /// run that crosses one is text overflowing its cell.
+    pub joins: Vec<(usize, f32)>,
 }
 
 /// A line of text in reading order: spans sharing a baseline, left to right.
@@ -754,6 +758,7 @@ mod tests {
 
     fn span(text: &str, x: f32, y: f32, size: f32) -> TextSpan {
         TextSpan {
+            joins: Vec::new(),
             text: text.into(),
             x,
             y,

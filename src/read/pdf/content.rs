@@ -987,6 +987,7 @@ impl<'c, 'd> PageRun<'c, 'd> {
                         let kept = last.text.trim_end_matches(' ').len();
                         last.text.truncate(kept);
                     }
+                    last.joins.push((last.text.len(), x));
                     last.text.push_str(text);
                     last.width = (x + width) - last.x;
                     text.clear();
@@ -995,6 +996,7 @@ impl<'c, 'd> PageRun<'c, 'd> {
             }
         }
         self.spans.push(TextSpan {
+            joins: Vec::new(),
             text: text.clone(),
             x,
             y: py,
