@@ -400,7 +400,7 @@ const BLACK: u8 = 70;
 
 /// The runs of rows of `band` with pixels below `level` (see [`print_strips`]), each with its
 /// strip: cut to its print's width, a 2 mm margin at the sides and 1 mm above and below.
-fn ink_runs(gray: &GrayImage, band: Rect, mm: f32, level: u8) -> Vec<(Rect, (u32, u32))> {
+pub(super) fn ink_runs(gray: &GrayImage, band: Rect, mm: f32, level: u8) -> Vec<(Rect, (u32, u32))> {
     let (join, min_h, margin) = (mm.round() as u32, mm.round() as u32, (2.0 * mm).round() as u32);
     let w = gray.width();
     let (x0, x1) = (band.x0, band.x1);

@@ -55,20 +55,55 @@ pub(crate) fn ocr_fold(c: char) -> char {
     }
 }
 
-/// Equal, or (for OCR'd text) equal but for one character in a label of four or more.
+/// How far an OCR'd text is from a label: the characters that differ, when it has the label's
+/// length; None when it cannot be the label. A label followed by a bracketed unit OCR could not
+/// read (竞赛职业(LAP), 专家裁判人员(A)) is the label.
+fn label_distance(label: &str, text: &str) -> Option<usize> {
+    let (a, b): (Vec<char>, Vec<char>) = (label.chars().collect(), text.chars().map(ocr_fold).collect());
+    if a.len() >= 4 && b.len() > a.len() + 1 && b[..a.len()] == a[..] && b[a.len()] == '(' && b.last() == Some(&')') {
+        return Some(0);
+    }
+    (a.len() == b.len()).then(|| a.iter().zip(&b).filter(|(x, y)| x != y).count())
+}
+
+/// Characters an OCR'd label may have wrong: one in a label of four to six, two in a longer
+/// one (竞赛职业（工种） read as 葛村职业(工种)).
+fn label_slack(label: &str) -> usize {
+    match label.chars().count() {
+        0..=3 => 0,
+        4..=6 => 1,
+        _ => 2,
+    }
+}
+
+/// Equal, or (for OCR'd text) within the label's slack (see [`label_slack`]).
 pub(crate) fn label_eq(label: &str, text: &str, fuzzy: bool) -> bool {
-    if label == text {
-        return true;
+    label == text || fuzzy && label_distance(label, text).is_some_and(|d| d <= label_slack(label))
+}
+
+/// The label entry a text is: the exact one, else (OCR'd) the one nearest within its slack,
+/// when no other is as near.
+fn best_label<'a>(labels: &'a [(String, String)], text: &str, fuzzy: bool) -> Option<&'a (String, String)> {
+    if let Some(l) = labels.iter().find(|(l, _)| l == text) {
+        return Some(l);
     }
     if !fuzzy {
-        return false;
+        return None;
     }
-    let (a, b): (Vec<char>, Vec<char>) = (label.chars().collect(), text.chars().map(ocr_fold).collect());
-    if a.len() >= 4 && a.len() == b.len() && a.iter().zip(&b).filter(|(x, y)| x != y).count() <= 1 {
-        return true;
+    let mut best: Option<(usize, &(String, String))> = None;
+    let mut tie = false;
+    for entry in labels {
+        let Some(d) = label_distance(&entry.0, text).filter(|d| *d <= label_slack(&entry.0)) else { continue };
+        match best {
+            Some((bd, b)) if d == bd && b.1 != entry.1 => tie = true,
+            Some((bd, _)) if d >= bd => {}
+            _ => {
+                best = Some((d, entry));
+                tie = false;
+            }
+        }
     }
-    // a label followed by a bracketed unit OCR could not read: 竞赛职业(LAP), 专家裁判人员(A)
-    a.len() >= 4 && b.len() > a.len() + 1 && b[..a.len()] == a[..] && b[a.len()] == '(' && b.last() == Some(&')')
+    best.filter(|_| !tie).map(|(_, e)| e)
 }
 
 /// Normalised characters of a text with the byte offset of each in the original.
@@ -99,7 +134,7 @@ pub(super) fn tokenize(p: &Pipeline, chunks: &[Chunk]) -> Vec<Token> {
             if bare.chars().count() > max_label {
                 break;
             }
-            let found = labels.iter().find(|(l, _)| l == bare).or_else(|| labels.iter().find(|(l, _)| label_eq(l, bare, fuzzy)));
+            let found = best_label(labels, bare, fuzzy);
             if let Some((_, key)) = found {
                 best = Some((j, key.as_str()));
             }
@@ -129,11 +164,7 @@ pub(crate) fn ocr_label(p: &Pipeline, text: &str) -> Option<String> {
     let t: String = text.chars().map(fold_width).map(ocr_fold).filter(|c| !c.is_whitespace()).collect();
     let t = t.trim_end_matches(is_colon);
     let labels = p.label_index();
-    labels
-        .iter()
-        .find(|(l, _)| l == t)
-        .or_else(|| labels.iter().find(|(l, _)| label_eq(l, t, true)))
-        .map(|(_, k)| k.clone())
+    best_label(labels, t, true).map(|(_, k)| k.clone())
 }
 
 /// Display width of a character in ems (CJK full width, ASCII half).

@@ -186,7 +186,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
                 .find(|(x0, x1, _)| (r.x0 + r.x1) / 2 >= *x0 && (r.x0 + r.x1) / 2 <= *x1)
                 .map(|(_, _, key)| key.clone());
             let expected = pending.as_ref().or(column.as_ref());
-            let (mut text, mut conf) = first_reading(eng, gray, r, expected.map(String::as_str))?;
+            let (mut text, mut conf) = wrapped_reading(eng, gray, r, expected.map(String::as_str), dpi)?;
             let label = ocr_label(p, &text);
             if let Some(key) = &label {
                 header.push((r.x0, r.x1, key.clone()));
@@ -218,6 +218,45 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
         }
     }
     Ok(lines)
+}
+
+/// The lines of print in a cell, top to bottom: a cell that wraps (`4-04-` / `05`, `黔江` /
+/// `区`, `竞赛职业（工` / `种）`) holds two or three. Runs of inked rows a text line high.
+fn print_lines(gray: &GrayImage, r: Rect, dpi: f32) -> Vec<Rect> {
+    let mm = dpi / 25.4;
+    // inside the rules that bound it
+    let inner = r.inset((0.6 * mm).round() as u32);
+    if inner.is_empty() {
+        return Vec::new();
+    }
+    super::bands::ink_runs(gray, inner, mm, 128)
+        .into_iter()
+        .filter(|(_, (a, b))| (b - a) as f32 >= 1.5 * mm && (b - a) as f32 <= 7.0 * mm)
+        .map(|(line, _)| Rect::new(inner.x0, line.y0, inner.x1, line.y1))
+        .collect()
+}
+
+/// A cell's first reading: a cell of one line as [`first_reading`] reads it, a wrapped cell
+/// line by line, the lines joined (Chinese and codes wrap with no space between).
+fn wrapped_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expected: Option<&str>, dpi: f32) -> Result<(String, f32), OcrError> {
+    let lines = print_lines(gray, r, dpi);
+    if lines.len() < 2 || lines.len() > 4 {
+        return first_reading(eng, gray, r, expected);
+    }
+    let mut text = String::new();
+    let mut conf = 1.0f32;
+    for l in lines {
+        let (t, c) = first_reading(eng, gray, l, expected)?;
+        let t = t.trim();
+        if !t.is_empty() {
+            text.push_str(t);
+            conf = conf.min(c);
+        }
+    }
+    if text.is_empty() {
+        return first_reading(eng, gray, r, expected);
+    }
+    Ok((text, conf))
 }
 
 /// A cell's first reading, `expected` the field its place says it holds. A code, phone or
