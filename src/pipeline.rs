@@ -486,7 +486,9 @@ pub fn quiet_contained_panics() {
 pub fn document_text(p: &Pipeline, path: &Path) -> Result<String, FileError> {
     let display = path.display().to_string();
     let (kind, _) = discover::classify(path).map_err(|e| custom_error(&display, None, "unknown", "io", "无法读取文件", &e.to_string()))?;
+    // as the extractor sees them: unruled item tables rebuilt as rows of cells
     let lines_text = |lines: &[extract::layout::Line]| {
+        let lines = extract::stream::rebuild(p, lines);
         lines.iter().map(|l| l.chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" | ")).collect::<Vec<_>>().join("\n")
     };
     match kind {

@@ -37,8 +37,14 @@ fn free_bands(gray: &GrayImage, grid: &Grid) -> Vec<Rect> {
 pub(super) fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &Grid, page: u32, dpi: f32) -> Result<Vec<Line>, OcrError> {
     let k = pt(dpi);
     let mut lines = Vec::new();
+    // the columns of an unruled item table whose header wraps: (x0, x1, field)
+    let mut header: Vec<(u32, u32, String)> = Vec::new();
     for band in free_bands(gray, grid) {
         for strip in print_strips(gray, band, dpi) {
+            if let Some(line) = wrapped_row(p, eng, gray, strip, dpi, page, &mut header)? {
+                lines.push(line);
+                continue;
+            }
             let cols = Columns::of(gray, strip);
             let parts = phrases(strip, &cols, dpi);
             let mut words = Vec::new();
@@ -55,6 +61,67 @@ pub(super) fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImag
         }
     }
     Ok(lines)
+}
+
+/// A row of an unruled table whose cells wrap: a strip two or three lines tall, cut into its
+/// cells where white wider than a character runs down its whole height, at least one cell of
+/// two lines or more. Each cell is read as a ruled cell is (line by line, joined; a cell under
+/// a header column of a known field in that field's model and characters), and the row is one
+/// line of one chunk per cell. A row whose cells are labels, three or more of the item table,
+/// is the header; its columns are kept for the rows below. `None` for any other strip.
+fn wrapped_row(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, dpi: f32, page: u32, header: &mut Vec<(u32, u32, String)>) -> Result<Option<Line>, OcrError> {
+    let mm = dpi / 25.4;
+    let cols = Columns::of(gray, strip);
+    let h = cols.height as f32;
+    if h < 5.5 * mm || h > 16.0 * mm || cols.x1 <= cols.x0 {
+        return Ok(None);
+    }
+    // cells: parted by white wider than a character (3.2 mm) down the whole strip
+    let min_gap = (3.0 * mm) as u32;
+    let mut cells = Vec::new();
+    let mut from = cols.x0;
+    for &(a, b) in &cols.gaps {
+        if b - a >= min_gap {
+            cells.push(Rect::new(from, strip.y0, a, strip.y1));
+            from = b;
+        }
+    }
+    cells.push(Rect::new(from, strip.y0, cols.x1, strip.y1));
+    cells.retain(|c| c.width() as f32 >= 1.0 * mm);
+    if cells.len() < 2 || !cells.iter().any(|c| super::scan::print_lines(gray, *c, dpi).len() >= 2) {
+        return Ok(None);
+    }
+    let k = pt(dpi);
+    let mut chunks = Vec::new();
+    let mut labels = Vec::new();
+    for c in cells {
+        let pad = (1.0 * mm) as u32;
+        let r = Rect::new(c.x0.saturating_sub(pad), c.y0, c.x1 + pad, c.y1);
+        let column = header
+            .iter()
+            .max_by_key(|(x0, x1, _)| x1.min(&c.x1).saturating_sub(*x0.max(&c.x0)))
+            .filter(|(x0, x1, _)| x1.min(&c.x1) > x0.max(&c.x0))
+            .map(|(_, _, key)| key.clone());
+        let (mut text, mut conf) = super::scan::wrapped_reading(eng, gray, r, column.as_deref(), dpi)?;
+        let label = ocr_label(p, &text);
+        if let Some(key) = &label {
+            labels.push((c.x0, c.x1, key.clone()));
+        } else if let Some(key) = &column {
+            (text, conf) = checked_value(eng, gray, r, key, text, conf)?;
+        }
+        let text = text.trim().to_string();
+        if !text.is_empty() {
+            chunks.push(Chunk { text, x0: c.x0 as f32 * k, x1: c.x1 as f32 * k, conf });
+        }
+    }
+    if labels.iter().filter(|(_, _, key)| crate::model::is_item_field(key)).count() >= 3 {
+        *header = labels;
+    }
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    let size = (3.7 * mm * k).max(6.0);
+    Ok(Some(Line { page, y: strip.y1 as f32 * k, size, top: strip.y0 as f32 * k, chunks, ruled: false }))
 }
 
 /// A strip of one line of print cut where white wider than a character and a fifth separates

@@ -385,6 +385,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
     let mut labels_found = 0;
     let mut table: Option<Columns> = None;
     let mut last_row_y: Option<f32> = None;
+    let mut last_row_ruled = false;
     // index of a header label whose value cell was empty on its own line: maybe below
     let mut pending_below: Vec<(String, f32, f32)> = Vec::new();
     // items are written as blocks of label/value pairs, not as a table
@@ -406,7 +407,9 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
 
         // the item table
         if let Some(cols) = &table {
-            if is_section_heading(&text) || has_header_label {
+            // rows of cells (a ruled table, or an unruled one rebuilt) do not go on in a line
+            // that is none
+            if is_section_heading(&text) || has_header_label || last_row_ruled && !line.ruled {
                 table = None;
             } else if Columns::from_header(&tokens).is_some() {
                 continue; // the header repeated on a new page
@@ -422,7 +425,8 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                     }
                     conf = conf.min(c.conf);
                     let (first, last) = (cols.column_at(c.x0, c.x0 + 1.0), cols.column_at(c.x1 - 1.0, c.x1));
-                    if c.conf < 1.0 && first != last {
+                    // (a ruled row's chunk is one cell)
+                    if c.conf < 1.0 && first != last && !line.ruled {
                         // OCR ran two cells together: cut by where each character sits
                         let mut parts: Vec<(usize, String)> = Vec::new();
                         for (ch, x) in c.text.chars().zip(char_centres(c)) {
@@ -464,6 +468,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
                     continue;
                 }
                 last_row_y = Some(line.y);
+                last_row_ruled = line.ruled;
                 if starts_row {
                     rows.push(BTreeMap::new());
                 }
@@ -495,6 +500,7 @@ pub fn extract_form(p: &Pipeline, file: &str, method: Method, lines: &[Line]) ->
         if let Some(cols) = Columns::from_header(&tokens) {
             labels_found += cols.cols.len();
             table = Some(cols);
+            last_row_ruled = false;
             pending_below.clear();
             continue;
         }

@@ -38,6 +38,11 @@ pub(super) fn acceptable(key: &str, kind: Kind, text: &str) -> bool {
                 let c = v.to_string();
                 crate::codes::validate_credit_code(&c).is_ok() || crate::codes::validate_org_code(&c).is_ok()
             }
+            // an occupation code as the catalogues print it: 4-04-05 (or 4-04-05-01)
+            "occupation_code" => {
+                let groups: Vec<usize> = v.to_string().split('-').map(str::len).collect();
+                groups.len() >= 3 && groups[0] == 1 && groups[1..].iter().all(|&n| n == 2)
+            }
             _ => true,
         },
         _ => false,
@@ -222,7 +227,7 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
 
 /// The lines of print in a cell, top to bottom: a cell that wraps (`4-04-` / `05`, `黔江` /
 /// `区`, `竞赛职业（工` / `种）`) holds two or three. Runs of inked rows a text line high.
-fn print_lines(gray: &GrayImage, r: Rect, dpi: f32) -> Vec<Rect> {
+pub(super) fn print_lines(gray: &GrayImage, r: Rect, dpi: f32) -> Vec<Rect> {
     let mm = dpi / 25.4;
     // inside the rules that bound it
     let inner = r.inset((0.6 * mm).round() as u32);
@@ -238,23 +243,38 @@ fn print_lines(gray: &GrayImage, r: Rect, dpi: f32) -> Vec<Rect> {
 
 /// A cell's first reading: a cell of one line as [`first_reading`] reads it, a wrapped cell
 /// line by line, the lines joined (Chinese and codes wrap with no space between).
-fn wrapped_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expected: Option<&str>, dpi: f32) -> Result<(String, f32), OcrError> {
+pub(super) fn wrapped_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expected: Option<&str>, dpi: f32) -> Result<(String, f32), OcrError> {
     let lines = print_lines(gray, r, dpi);
     if lines.len() < 2 || lines.len() > 4 {
         return first_reading(eng, gray, r, expected);
     }
-    let mut text = String::new();
+    let mut parts: Vec<String> = Vec::new();
     let mut conf = 1.0f32;
     for l in lines {
         let (t, c) = first_reading(eng, gray, l, expected)?;
         let t = t.trim();
         if !t.is_empty() {
-            text.push_str(t);
+            parts.push(t.to_string());
             conf = conf.min(c);
         }
     }
-    if text.is_empty() {
+    if parts.is_empty() {
         return first_reading(eng, gray, r, expected);
+    }
+    let text = parts.concat();
+    // a code's line read with its characters loses the hyphen it ends with (`6-29-` / `01`):
+    // put back where that alone makes the value
+    if let Some(key) = expected {
+        let kind = field_kind(key).unwrap_or(Kind::Text);
+        if !acceptable(key, kind, &text) {
+            for i in 1..parts.len() {
+                let joined = format!("{}-{}", parts[..i].concat(), parts[i..].concat());
+                let digits = parts[i - 1].ends_with(|c: char| c.is_ascii_digit()) && parts[i].starts_with(|c: char| c.is_ascii_digit());
+                if digits && acceptable(key, kind, &joined) {
+                    return Ok((joined, conf));
+                }
+            }
+        }
     }
     Ok((text, conf))
 }

@@ -199,7 +199,8 @@ pub fn rebuild(p: &Pipeline, lines: &[Line]) -> Vec<Line> {
                 page = l.page;
                 last_y = l.top;
             }
-            if l.y - last_y > 3.5 * l.size.max(1.0) {
+            // a table's lines are packed: white of more than a line ends it
+            if l.top - last_y > 1.2 * l.size.max(1.0) {
                 break;
             }
             let tokens = tokenize(p, &l.chunks);
@@ -216,6 +217,14 @@ pub fn rebuild(p: &Pipeline, lines: &[Line]) -> Vec<Line> {
         for (ci, _, c) in &placed {
             cols[*ci].x0 = cols[*ci].x0.min(c.x0);
             cols[*ci].x1 = cols[*ci].x1.max(c.x1);
+        }
+        // neighbours that now overlap meet halfway
+        for i in 1..cols.len() {
+            if cols[i - 1].x1 > cols[i].x0 {
+                let mid = (cols[i - 1].x1 + cols[i].x0) / 2.0;
+                cols[i - 1].x1 = mid;
+                cols[i].x0 = mid;
+            }
         }
         let header_lines = &lines[i..i + k];
         out.push(Line {
