@@ -41,8 +41,8 @@ pub(super) fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImag
     let mut header: Vec<(u32, u32, String)> = Vec::new();
     for band in free_bands(gray, grid) {
         for strip in print_strips(gray, band, dpi) {
-            if let Some(line) = wrapped_row(p, eng, gray, strip, dpi, page, &mut header)? {
-                lines.push(line);
+            if let Some(rows) = wrapped_rows(p, eng, gray, strip, dpi, page, &mut header)? {
+                lines.extend(rows);
                 continue;
             }
             let cols = Columns::of(gray, strip);
@@ -63,20 +63,23 @@ pub(super) fn band_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImag
     Ok(lines)
 }
 
-/// A row of an unruled table whose cells wrap: a strip two or three lines tall, cut into its
-/// cells where white wider than a character runs down its whole height, at least one cell of
-/// two lines or more. Each cell is read as a ruled cell is (line by line, joined; a cell under
-/// a header column of a known field in that field's model and characters), and the row is one
-/// line of one chunk per cell. A row whose cells are labels, three or more of the item table,
-/// is the header; its columns are kept for the rows below. `None` for any other strip.
-fn wrapped_row(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, dpi: f32, page: u32, header: &mut Vec<(u32, u32, String)>) -> Result<Option<Line>, OcrError> {
+/// Rows of an unruled table whose cells wrap: a strip two or more lines tall, cut into its
+/// columns where white wider than a character runs down its whole height, at least one column
+/// of two lines or more. Each line of print of each column is read on its own (a column under
+/// a header column of a known field in that field's model and characters) and becomes a chunk
+/// spanning its column at its own height; chunks side by side make a line. The lines go on as
+/// a text layer's do: the header stacked by column, the rows anchored by their numbers
+/// ([`super::stream`]). A strip whose columns, each joined, are labels, three or more of the
+/// item table, is the header; its columns are kept for the rows below. `None` for any other
+/// strip.
+fn wrapped_rows(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: Rect, dpi: f32, page: u32, header: &mut Vec<(u32, u32, String)>) -> Result<Option<Vec<Line>>, OcrError> {
     let mm = dpi / 25.4;
     let cols = Columns::of(gray, strip);
     let h = cols.height as f32;
-    if h < 5.5 * mm || h > 16.0 * mm || cols.x1 <= cols.x0 {
+    if h < 5.5 * mm || h > 40.0 * mm || cols.x1 <= cols.x0 {
         return Ok(None);
     }
-    // cells: parted by white wider than a character (3.2 mm) down the whole strip
+    // columns: parted by white wider than a character (3.2 mm) down the whole strip
     let min_gap = (3.0 * mm) as u32;
     let mut cells = Vec::new();
     let mut from = cols.x0;
@@ -87,41 +90,79 @@ fn wrapped_row(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip: 
         }
     }
     cells.push(Rect::new(from, strip.y0, cols.x1, strip.y1));
-    cells.retain(|c| c.width() as f32 >= 1.0 * mm);
-    if cells.len() < 2 || !cells.iter().any(|c| super::scan::print_lines(gray, *c, dpi).len() >= 2) {
+    // (a row number 1 is half a millimetre wide)
+    cells.retain(|c| c.width() as f32 >= 0.3 * mm);
+    // (no rules to keep clear of: the lines of each column's own ink)
+    let lines_of: Vec<Vec<Rect>> = cells
+        .iter()
+        .map(|c| {
+            ink_runs(gray, *c, mm, 128)
+                .into_iter()
+                .filter(|(_, (a, b))| (b - a) as f32 >= 1.5 * mm)
+                .map(|(line, _)| Rect::new(c.x0, line.y0, c.x1, line.y1))
+                .collect()
+        })
+        .collect();
+    if cells.len() < 2 || !lines_of.iter().any(|l| l.len() >= 2) || lines_of.iter().any(|l| l.len() > 12) {
         return Ok(None);
     }
     let k = pt(dpi);
-    let mut chunks = Vec::new();
+    let pad = (1.0 * mm) as u32;
+    // (column's x0, x1, top, bottom, text, conf) of every line of print
+    let mut pieces: Vec<(u32, u32, u32, u32, String, f32)> = Vec::new();
     let mut labels = Vec::new();
-    for c in cells {
-        let pad = (1.0 * mm) as u32;
-        let r = Rect::new(c.x0.saturating_sub(pad), c.y0, c.x1 + pad, c.y1);
+    for (c, lines) in cells.iter().zip(&lines_of) {
         let column = header
             .iter()
             .max_by_key(|(x0, x1, _)| x1.min(&c.x1).saturating_sub(*x0.max(&c.x0)))
             .filter(|(x0, x1, _)| x1.min(&c.x1) > x0.max(&c.x0))
             .map(|(_, _, key)| key.clone());
-        let (mut text, mut conf) = super::scan::wrapped_reading(eng, gray, r, column.as_deref(), dpi)?;
-        let label = ocr_label(p, &text);
-        if let Some(key) = &label {
-            labels.push((c.x0, c.x1, key.clone()));
-        } else if let Some(key) = &column {
-            (text, conf) = checked_value(eng, gray, r, key, text, conf)?;
+        let mut joined = String::new();
+        for l in lines {
+            // white around the print, as a cell gives it (a lone row number read tight reads
+            // as nothing)
+            let r = Rect::new(c.x0.saturating_sub(2 * pad), l.y0, c.x1 + 2 * pad, l.y1);
+            let (text, conf) = super::scan::first_reading(eng, gray, r, column.as_deref())?;
+            let text = text.trim().to_string();
+            if !text.is_empty() {
+                joined.push_str(&text);
+                pieces.push((c.x0, c.x1, l.y0, l.y1, text, conf));
+            }
         }
-        let text = text.trim().to_string();
-        if !text.is_empty() {
-            chunks.push(Chunk { text, x0: c.x0 as f32 * k, x1: c.x1 as f32 * k, conf });
+        if let Some(key) = ocr_label(p, &joined) {
+            labels.push((c.x0, c.x1, key));
         }
     }
     if labels.iter().filter(|(_, _, key)| crate::model::is_item_field(key)).count() >= 3 {
         *header = labels;
     }
-    if chunks.is_empty() {
+    if pieces.is_empty() {
         return Ok(None);
     }
-    let size = (3.7 * mm * k).max(6.0);
-    Ok(Some(Line { page, y: strip.y1 as f32 * k, size, top: strip.y0 as f32 * k, chunks, ruled: false }))
+    // pieces side by side (their middles within half a line) are one line
+    pieces.sort_by_key(|p| ((p.2 + p.3) / 2, p.0));
+    let line_h = 3.7 * mm;
+    let mut out: Vec<Line> = Vec::new();
+    let mut mids: Vec<f32> = Vec::new();
+    for (x0, x1, y0, y1, text, conf) in pieces {
+        let mid = (y0 + y1) as f32 / 2.0;
+        let chunk = Chunk { text, x0: x0 as f32 * k, x1: x1 as f32 * k, conf };
+        match out.last_mut() {
+            Some(line) if (mid - mids[mids.len() - 1]).abs() <= 0.5 * line_h => {
+                line.chunks.push(chunk);
+                line.y = line.y.max(y1 as f32 * k);
+                line.top = line.top.min(y0 as f32 * k);
+            }
+            _ => {
+                mids.push(mid);
+                out.push(Line { page, y: y1 as f32 * k, size: (line_h * k).max(6.0), top: y0 as f32 * k, chunks: vec![chunk], ruled: false });
+            }
+        }
+    }
+    for l in &mut out {
+        l.chunks.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+    }
+    Ok(Some(out))
 }
 
 /// A strip of one line of print cut where white wider than a character and a fifth separates

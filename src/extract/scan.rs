@@ -282,7 +282,7 @@ pub(super) fn wrapped_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rec
 /// A cell's first reading, `expected` the field its place says it holds. A code, phone or
 /// number is read with its characters first; a cell that does not read as one (a label in an
 /// item table's header row, which is label after label) is read again freely.
-fn first_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expected: Option<&str>) -> Result<(String, f32), OcrError> {
+pub(super) fn first_reading(eng: &mut ocr::OcrEngine, gray: &GrayImage, r: Rect, expected: Option<&str>) -> Result<(String, f32), OcrError> {
     let expects = expected.map(|key| field_kind(key).unwrap_or(Kind::Text));
     if let (Some(key), Some(kind)) = (expected, expects) {
         if model(expects).is_none() && kind != Kind::Date {

@@ -412,6 +412,27 @@ pub(crate) fn verify_id(f: &mut Field, pattern: &regex_lite::Regex, year: i32) {
     }
 }
 
+/// An occupation code whose hyphens OCR lost or moved (a wrapped cell's `6-29-` / `01` read as
+/// `6-2901`): five or seven digits in the catalogues' shape, 6-29-01 or 6-29-01-02.
+fn reshape_occupation_code(f: &mut Field) {
+    let Some(code) = f.value.as_text().map(str::to_string) else { return };
+    let groups: Vec<usize> = code.split('-').map(str::len).collect();
+    if groups.len() >= 3 && groups[0] == 1 && groups[1..].iter().all(|&n| n == 2) {
+        return;
+    }
+    let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+    if code.chars().any(|c| !c.is_ascii_digit() && c != '-') || !(digits.len() == 5 || digits.len() == 7) {
+        return;
+    }
+    let mut to = digits[..1].to_string();
+    for k in (1..digits.len()).step_by(2) {
+        to.push('-');
+        to.push_str(&digits[k..k + 2]);
+    }
+    correct(f, to, "按职业编码格式校正");
+    f.prov.confidence = f.prov.confidence.min(0.7);
+}
+
 fn is_quote(c: char) -> bool {
     matches!(c, '“' | '”' | '"' | '〝' | '〞' | '„' | '‟')
 }
@@ -540,7 +561,10 @@ pub fn verify(p: &Pipeline, key: &str, f: &mut Field) {
             p.catalogue.items.iter().map(|i| i.occupation.as_str()).chain(p.catalogue.digital_items.iter().map(String::as_str)),
             "按附件2、附件3职业（工种）名称校正",
         ),
-        "occupation_code" => verify_list(f, p.catalogue.items.iter().map(|i| i.code.as_str()), "按附件2类别编码校正"),
+        "occupation_code" => {
+            reshape_occupation_code(f);
+            verify_list(f, p.catalogue.items.iter().map(|i| i.code.as_str()), "按附件2类别编码校正")
+        }
         _ => {}
     }
 }
@@ -624,6 +648,19 @@ mod tests {
         // another year's id is a finding, not a misreading
         let f = verified(&p, "declaration_id", "BY2023-0012");
         assert_eq!(f.value, Value::Text("BY2023-0012".into()));
+    }
+
+    #[test]
+    fn occupation_codes_that_lost_a_hyphen_are_reshaped() {
+        let p = pipeline();
+        let f = verified(&p, "occupation_code", "6-2901");
+        assert_eq!(f.value, Value::Text("6-29-01".into()));
+        assert_eq!(f.prov.corrections.len(), 1);
+        let f = verified(&p, "occupation_code", "4-04-05");
+        assert!(f.prov.corrections.is_empty());
+        // not five or seven digits: left for the rules
+        let f = verified(&p, "occupation_code", "4-0405-1");
+        assert_eq!(f.value, Value::Text("4-0405-1".into()));
     }
 
     #[test]
