@@ -658,9 +658,9 @@ mod tests {
         assert_eq!(f.prov.corrections.len(), 1);
         let f = verified(&p, "occupation_code", "4-04-05");
         assert!(f.prov.corrections.is_empty());
-        // not five or seven digits: left for the rules
-        let f = verified(&p, "occupation_code", "4-0405-1");
-        assert_eq!(f.value, Value::Text("4-0405-1".into()));
+        // not five or seven digits: not reshaped (left for the list and the rules)
+        let f = verified(&p, "occupation_code", "123-456");
+        assert!(!f.prov.corrections.iter().any(|c| c.contains("职业编码格式")), "{:?}", f.prov.corrections);
     }
 
     #[test]
