@@ -55,7 +55,7 @@ fn verdicts(records: &[serde_json::Value]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Every malformed, encrypted, truncated or fuzzed file of the shared corpora, run together
+/// Every malformed, encrypted, truncated or fuzzed file of the corpora, run together
 /// with good files: the run completes, every bad file is reported with a reason, and the good
 /// files' results are exactly what they are without the bad ones.
 #[test]
@@ -69,7 +69,7 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
     let mixed = dir.path().join("mixed");
     copy_dir(&good, &mixed.join("good"));
     for corpus in ["pdf-oddities", "sheet-oddities"] {
-        copy_dir(&shared().join("corpora").join(corpus), &mixed.join(corpus));
+        copy_dir(&corpora().join(corpus), &mixed.join(corpus));
     }
     // a JPEG named .pdf, an empty xlsx, a zip that is not a workbook, a text file named .xls
     std::fs::write(mixed.join("photo.pdf"), [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F']).unwrap();
@@ -96,7 +96,7 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
     let by_file: BTreeMap<String, &serde_json::Value> =
         errors.iter().map(|e| (Path::new(e["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().to_string(), e)).collect();
     for corpus in ["pdf-oddities", "sheet-oddities"] {
-        for e in std::fs::read_dir(shared().join("corpora").join(corpus)).unwrap() {
+        for e in std::fs::read_dir(corpora().join(corpus)).unwrap() {
             let name = e.unwrap().file_name().to_string_lossy().to_string();
             if name.ends_with(".md") {
                 continue;
@@ -150,7 +150,7 @@ fn cjk_multiset(s: &str) -> BTreeMap<char, usize> {
 /// The outside check of the CJK reader, through the command a reviewer would use.
 #[test]
 fn inspect_text_recovers_the_cjk_corpus() {
-    let corpus = shared().join("corpora/pdf-cjk");
+    let corpus = corpora().join("pdf-cjk");
     let mut checked = 0;
     for e in std::fs::read_dir(&corpus).unwrap() {
         let path = e.unwrap().path();

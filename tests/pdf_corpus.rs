@@ -1,11 +1,11 @@
-//! The PDF reader against the shared corpora:
+//! The PDF reader against real-world corpora:
 //! - `pdf-cjk`: real-world CJK PDFs with the text a mature extractor gets; we must recover at
 //!   least 99 % of the expected CJK characters (as a multiset) from every file;
 //! - `pdf-oddities`: malformed, truncated, encrypted and fuzzed files; every one must give
 //!   `Ok` or the right `ReadError`, quickly, without a panic escaping.
 //!
-//! The corpora live in `shared/` beside the crate (`../shared` from CARGO_MANIFEST_DIR), or
-//! wherever `SHENBAO_SHARED` points. Without them the tests print a note and pass.
+//! The corpora are in `tests/fixtures/corpora` (pdf.js test files, Apache-2.0: see the README
+//! there), so the repository alone runs these tests.
 
 use shenbao::read::pdf::{page_text, read_pdf};
 use shenbao::read::ReadError;
@@ -14,19 +14,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SHENBAO_SHARED") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
-/// The corpus folder; a missing corpus fails the test (it must not pass by skipping).
-fn corpus(name: &str) -> Option<PathBuf> {
-    let d = shared_dir().expect("shared/ not found beside the crate (set SHENBAO_SHARED)").join("corpora").join(name);
+/// The corpus folder (tests/fixtures/corpora); a missing corpus fails the test (it must not
+/// pass by skipping).
+fn corpus(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpora").join(name);
     assert!(d.is_dir(), "corpus {} not found", d.display());
-    Some(d)
+    d
 }
 
 fn pdfs_in(dir: &Path) -> Vec<PathBuf> {
@@ -66,10 +59,7 @@ fn recovered(got: &HashMap<char, usize>, expected: &HashMap<char, usize>) -> (us
 
 #[test]
 fn cjk_corpus_recovers_expected_characters() {
-    let Some(dir) = corpus("pdf-cjk") else {
-        eprintln!("pdf-cjk corpus not found (set SHENBAO_SHARED); skipping");
-        return;
-    };
+    let dir = corpus("pdf-cjk");
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for pdf in pdfs_in(&dir) {
@@ -154,10 +144,7 @@ const NEEDS_PASSWORD: &[&str] = &[
 
 #[test]
 fn oddities_never_panic_or_hang() {
-    let Some(dir) = corpus("pdf-oddities") else {
-        eprintln!("pdf-oddities corpus not found (set SHENBAO_SHARED); skipping");
-        return;
-    };
+    let dir = corpus("pdf-oddities");
     let limit = Duration::from_secs(5);
     let mut rows = Vec::new();
     let mut failures = Vec::new();

@@ -1,4 +1,4 @@
-//! Spreadsheet reading against the odd-spreadsheet corpus (shared/corpora/sheet-oddities) and
+//! Spreadsheet reading against the odd-spreadsheet corpus (tests/fixtures/corpora/sheet-oddities) and
 //! against small workbooks and csv files built in a temp dir: what a reviewer would check.
 
 use std::io::{Read, Write};
@@ -10,15 +10,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use shenbao::read::sheet::{read_sheets, Cell, Sheet, SheetFormat};
 use shenbao::read::ReadError;
 
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("SHENBAO_SHARED") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-    }
-}
-
+/// The corpus (calamine's test files, MIT: see the README there).
 fn corpus_dir() -> PathBuf {
-    shared_dir().join("corpora/sheet-oddities")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpora/sheet-oddities")
 }
 
 fn format_of(path: &Path) -> SheetFormat {

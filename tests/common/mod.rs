@@ -12,9 +12,10 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` beside the repository (or $SHENBAO_SHARED).
-pub fn shared() -> PathBuf {
-    std::env::var_os("SHENBAO_SHARED").map(PathBuf::from).unwrap_or_else(|| root().join("../shared"))
+/// The real-world corpora the tests read (copied from the project's shared corpora, with their
+/// licence notes): `pdf-cjk`, `pdf-oddities`, `sheet-oddities`.
+pub fn corpora() -> PathBuf {
+    root().join("tests/fixtures/corpora")
 }
 
 pub fn pipeline_file() -> PathBuf {
