@@ -232,10 +232,10 @@ fn office_made_forms_are_read_and_judged_right() {
     assert!(shared_records.is_empty(), "one record per declaration: {shared_records:?}");
     assert_eq!(records.len(), decls.len(), "one record per declaration");
     assert_eq!(ratio("born-digital").0, ratio("born-digital").1, "born-digital core fields {}", ratio("born-digital"));
-    // Scans are held at the level reached (Tesseract's fast chi_sim, see issue 16); issue 15
-    // asks for 0.97 and 0.93, which these floors do not yet claim.
+    // Scans and photos together are held at the level reached (Tesseract's fast chi_sim, see
+    // issue 16); issue 15 asks for 0.97, which this floor does not yet claim.
     assert!(scanned.ratio() >= 0.86, "scanned core fields {scanned} < 0.86");
-    assert!(ratio("paper-era").ratio() >= 0.88, "paper-era core fields {} < 0.88", ratio("paper-era"));
+    assert!(ratio("paper-era").ratio() >= 0.93, "paper-era core fields {} < 0.93", ratio("paper-era"));
     assert_eq!(conditions.0, conditions.1, "办赛条件 exact on born-digital forms: {conditions}");
     assert_eq!(planted.0, planted.1, "every planted violation is found: {planted}");
     assert!(wrong_passes.is_empty(), "no declaration to return or review passes: {wrong_passes:?}");

@@ -55,15 +55,32 @@ pub(crate) fn ocr_fold(c: char) -> char {
     }
 }
 
-/// How far an OCR'd text is from a label: the characters that differ, when it has the label's
-/// length; None when it cannot be the label. A label followed by a bracketed unit OCR could not
-/// read (竞赛职业(LAP), 专家裁判人员(A)) is the label.
+/// How far an OCR'd text is from a label: the characters read wrong, one Chinese character read
+/// as two Latin letters (点 as `AS`) counting as one; None when it cannot be the label. A
+/// label followed by a bracketed unit OCR could not read (竞赛职业(LAP), 专家裁判人员(A)) is the
+/// label.
 fn label_distance(label: &str, text: &str) -> Option<usize> {
     let (a, b): (Vec<char>, Vec<char>) = (label.chars().collect(), text.chars().map(ocr_fold).collect());
     if a.len() >= 4 && b.len() > a.len() + 1 && b[..a.len()] == a[..] && b[a.len()] == '(' && b.last() == Some(&')') {
         return Some(0);
     }
-    (a.len() == b.len()).then(|| a.iter().zip(&b).filter(|(x, y)| x != y).count())
+    if b.len() > 2 * a.len() + 2 {
+        return None;
+    }
+    // d[i][j]: label[..i] against text[..j]
+    let mut d = vec![vec![usize::MAX / 2; b.len() + 1]; a.len() + 1];
+    d[0][0] = 0;
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let same = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = d[i - 1][j - 1] + same;
+            if j >= 2 && !a[i - 1].is_ascii() && b[j - 1].is_ascii_alphanumeric() && b[j - 2].is_ascii_alphanumeric() {
+                v = v.min(d[i - 1][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    Some(d[a.len()][b.len()]).filter(|&v| v < usize::MAX / 2)
 }
 
 /// Characters an OCR'd label may have wrong: one in a label of four to six, two in a longer
@@ -979,6 +996,19 @@ mod tests {
         assert!(is_one_date("2619年6月5日", Method::Ocr, Some(2019)));
         assert!(!is_one_date("2619年6月5日", Method::Text, Some(2019)));
         assert!(is_one_date("2019年6月5日", Method::Text, None));
+    }
+
+    #[test]
+    fn ocr_labels_with_two_letters_for_one_character_or_two_wrong_are_labels() {
+        assert_eq!(label_distance("举办地点", "举办地AS"), Some(1));
+        assert!(label_eq("举办地点", "举办地AS", true));
+        assert!(!label_eq("举办地点", "举办地AS", false), "a text layer is matched exactly");
+        // seven characters or more: two may be wrong
+        assert!(label_eq("竞赛职业（工种）", "葛村职业（工种）", true));
+        assert!(!label_eq("承办地", "承办他", true), "a short label must be read right");
+        // the nearest label wins; a tie between two fields is none
+        let p = pipeline();
+        assert_eq!(best_label(p.label_index(), "计划结東日期", true).map(|(_, k)| k.as_str()), Some("end_date"));
     }
 
     #[test]
