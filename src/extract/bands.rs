@@ -93,16 +93,7 @@ fn wrapped_rows(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip:
     // (a row number 1 is half a millimetre wide)
     cells.retain(|c| c.width() as f32 >= 0.3 * mm);
     // (no rules to keep clear of: the lines of each column's own ink)
-    let lines_of: Vec<Vec<Rect>> = cells
-        .iter()
-        .map(|c| {
-            ink_runs(gray, *c, mm, 128)
-                .into_iter()
-                .filter(|(_, (a, b))| (b - a) as f32 >= 1.5 * mm)
-                .map(|(line, _)| Rect::new(c.x0, line.y0, c.x1, line.y1))
-                .collect()
-        })
-        .collect();
+    let lines_of: Vec<Vec<Rect>> = cells.iter().map(|c| super::scan::lines_of_print(gray, *c, mm, f32::MAX)).collect();
     if cells.len() < 2 || !lines_of.iter().any(|l| l.len() >= 2) || lines_of.iter().any(|l| l.len() > 12) {
         return Ok(None);
     }
@@ -143,18 +134,19 @@ fn wrapped_rows(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, strip:
     pieces.sort_by_key(|p| ((p.2 + p.3) / 2, p.0));
     let line_h = 3.7 * mm;
     let mut out: Vec<Line> = Vec::new();
-    let mut mids: Vec<f32> = Vec::new();
+    // the middle of the current line's first piece
+    let mut line_mid = f32::MIN;
     for (x0, x1, y0, y1, text, conf) in pieces {
         let mid = (y0 + y1) as f32 / 2.0;
         let chunk = Chunk { text, x0: x0 as f32 * k, x1: x1 as f32 * k, conf };
         match out.last_mut() {
-            Some(line) if (mid - mids[mids.len() - 1]).abs() <= 0.5 * line_h => {
+            Some(line) if mid - line_mid <= 0.5 * line_h => {
                 line.chunks.push(chunk);
                 line.y = line.y.max(y1 as f32 * k);
                 line.top = line.top.min(y0 as f32 * k);
             }
             _ => {
-                mids.push(mid);
+                line_mid = mid;
                 out.push(Line { page, y: y1 as f32 * k, size: (line_h * k).max(6.0), top: y0 as f32 * k, chunks: vec![chunk], ruled: false });
             }
         }

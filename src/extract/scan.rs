@@ -226,18 +226,24 @@ fn table_lines(p: &Pipeline, eng: &mut ocr::OcrEngine, gray: &GrayImage, grid: &
 }
 
 /// The lines of print in a cell, top to bottom: a cell that wraps (`4-04-` / `05`, `黔江` /
-/// `区`, `竞赛职业（工` / `种）`) holds two or three. Runs of inked rows a text line high.
+/// `区`, `竞赛职业（工` / `种）`) holds two or three. Runs of inked rows a text line high, inside
+/// the rules that bound the cell.
 pub(super) fn print_lines(gray: &GrayImage, r: Rect, dpi: f32) -> Vec<Rect> {
     let mm = dpi / 25.4;
-    // inside the rules that bound it
     let inner = r.inset((0.6 * mm).round() as u32);
     if inner.is_empty() {
         return Vec::new();
     }
-    super::bands::ink_runs(gray, inner, mm, 128)
+    lines_of_print(gray, inner, mm, 7.0)
+}
+
+/// The runs of inked rows of `r` at least a small character high (1.5 mm) and at most `max_mm`,
+/// each as wide as `r`.
+pub(super) fn lines_of_print(gray: &GrayImage, r: Rect, mm: f32, max_mm: f32) -> Vec<Rect> {
+    super::bands::ink_runs(gray, r, mm, 128)
         .into_iter()
-        .filter(|(_, (a, b))| (b - a) as f32 >= 1.5 * mm && (b - a) as f32 <= 7.0 * mm)
-        .map(|(line, _)| Rect::new(inner.x0, line.y0, inner.x1, line.y1))
+        .filter(|(_, (a, b))| (b - a) as f32 >= 1.5 * mm && (b - a) as f32 <= max_mm * mm)
+        .map(|(line, _)| Rect::new(r.x0, line.y0, r.x1, line.y1))
         .collect()
 }
 
