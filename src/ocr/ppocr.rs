@@ -19,14 +19,18 @@
 //! `INTER_LINEAR` in PaddleOCR) to height [`HEIGHT`] with its aspect kept (width at most
 //! [`MAX_WIDTH`]; a longer line is squeezed), normalised as PaddleOCR does
 //! (`(x / 255 − 0.5) / 0.5`, the grey replicated to three channels) and padded on the right
-//! with 0 (mid grey, as PaddleOCR pads) to its width bucket, a multiple of [`BUCKET`].
+//! with 0 (mid grey, as PaddleOCR pads) to the next of the [`WIDTHS`].
 //!
-//! **Plans.** tract cannot type this model with a symbolic width (a `Reshape` takes its shape
-//! from the input's), so there is one optimised plan per width bucket, made on first use
-//! (≈ 0.15 s each) and kept; every plan runs on the calling thread (`run(&self)`), so one
-//! [`PpOcr`] (in an `Arc`) serves all rayon workers. A batch of several lines in one run was
-//! measured slower per line than one line a run (4 × 320 px: 50 ms a line against 34 ms), so
-//! [`PpOcr::recognize_batch`] runs the lines one by one (in parallel on rayon's workers).
+//! **Plans.** One optimised plan per input width, made on first use (0.12–0.35 s each) and
+//! kept (≈ 12 MB each: tract packs the weights for each plan); every plan runs on the calling
+//! thread (`run(&self)`), so one [`PpOcr`] (in an `Arc`) serves all rayon workers. Measured
+//! alternatives: tract types this model with a symbolic width only once the `Cast`s of its
+//! shape arithmetic to int32 are patched out, and the plan then runs 8–11× slower than a
+//! concrete one (W = 320: 350 ms against 32 ms); a batch of several lines in one run is
+//! slower per line than one line a run (4 × 320 px: 50 ms a line against 34 ms), so
+//! [`PpOcr::recognize_batch`] runs the lines one by one (in parallel on rayon's workers). The
+//! widths are spaced so that padding costs at most a quarter more time (time grows with the
+//! width, ≈ 0.09 ms a column) while the plans stay few (16 at most, ≈ 200 MB).
 //!
 //! **Determinism.** A line's reading depends only on its pixels: the same image gives the same
 //! width bucket, the same plan and the same single-threaded arithmetic, whatever the thread or
@@ -53,10 +57,13 @@ pub const MODELS_ENV: &str = "SHENBAO_MODELS";
 pub const SYSTEM_MODELS_DIR: &str = "/usr/local/share/shenbao/models";
 /// Input height of the model.
 pub const HEIGHT: u32 = 48;
+/// The input widths: a line resized to height 48 is padded to the next of these (multiples
+/// of 32; the model's time step is 8 columns).
+pub const WIDTHS: [u32; 16] = [64, 96, 128, 160, 192, 256, 320, 384, 480, 576, 704, 832, 1024, 1280, 1536, 1920];
+/// Narrowest input by default (see [`PpOcr::with_min_width`]).
+pub const DEFAULT_MIN_WIDTH: u32 = 64;
 /// Widest input: a longer line is squeezed to this width.
-pub const MAX_WIDTH: u32 = HEIGHT * 40;
-/// Input widths are padded to a multiple of this (the model's time step is 8 columns).
-pub const BUCKET: u32 = 32;
+pub const MAX_WIDTH: u32 = WIDTHS[WIDTHS.len() - 1];
 
 const FIX: &str = "bash scripts/setup.sh";
 
@@ -122,8 +129,10 @@ pub struct PpOcr {
     model: InferenceModel,
     /// class index → character (0: the blank, never emitted)
     classes: Vec<char>,
-    /// plans by width bucket (index `width / BUCKET - 1`), made on first use
-    plans: Vec<OnceLock<Result<Plan, String>>>,
+    /// plans by input width (index in [`WIDTHS`]), made on first use
+    plans: [OnceLock<Result<Plan, String>>; WIDTHS.len()],
+    /// narrowest input: shorter lines are padded to it
+    min_width: u32,
 }
 
 impl std::fmt::Debug for PpOcr {
@@ -206,8 +215,7 @@ impl PpOcr {
                 _ => return Err(corrupt(format!("dictionary entry {} is {entry:?}, not one character", i + 1))),
             }
         }
-        let mut ocr = PpOcr { path: path.clone(), model, classes, plans: Vec::new() };
-        ocr.plans = (0..MAX_WIDTH / BUCKET).map(|_| OnceLock::new()).collect();
+        let mut ocr = PpOcr { path: path.clone(), model, classes, plans: Default::default(), min_width: DEFAULT_MIN_WIDTH };
         // the plan of PaddleOCR's default width, made now: checks that tract runs the model
         // and tells its number of classes
         let plan = ocr.plan(320).map_err(|reason| PpOcrError::Unsupported { path: path.clone(), reason })?;
@@ -230,6 +238,13 @@ impl PpOcr {
         Ok(ocr)
     }
 
+    /// Lines narrower than `width` (at height 48) padded to it (the next of [`WIDTHS`];
+    /// PaddleOCR pads to 320).
+    pub fn with_min_width(mut self, width: u32) -> PpOcr {
+        self.min_width = width.min(MAX_WIDTH);
+        self
+    }
+
     /// The model file this recogniser was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -245,10 +260,11 @@ impl PpOcr {
         c != '\0' && self.classes.contains(&c)
     }
 
-    /// The optimised plan for inputs `width` pixels wide (a multiple of [`BUCKET`]), made on
-    /// first use.
+    /// The optimised plan for inputs `width` pixels wide (one of [`WIDTHS`]), made on first
+    /// use.
     fn plan(&self, width: u32) -> Result<Plan, String> {
-        let slot = &self.plans[(width / BUCKET - 1) as usize];
+        let i = WIDTHS.iter().position(|&w| w == width).ok_or_else(|| format!("no plan for width {width}"))?;
+        let slot = &self.plans[i];
         slot.get_or_init(|| {
             self.model
                 .clone()
@@ -263,7 +279,7 @@ impl PpOcr {
 
     /// Widths for which a plan has been made so far.
     pub fn planned_widths(&self) -> Vec<u32> {
-        (0..self.plans.len()).filter(|&i| self.plans[i].get().is_some_and(|p| p.is_ok())).map(|i| (i as u32 + 1) * BUCKET).collect()
+        (0..WIDTHS.len()).filter(|&i| self.plans[i].get().is_some_and(|p| p.is_ok())).map(|i| WIDTHS[i]).collect()
     }
 
     /// Read one text line. An image without rows or columns reads as nothing.
@@ -272,7 +288,7 @@ impl PpOcr {
         if w == 0 || h == 0 {
             return Ok(Reading::default());
         }
-        let input = Input::of(gray);
+        let input = Input::of(gray, self.min_width);
         let plan = self.plan(input.width).map_err(PpOcrError::Run)?;
         let tensor = input.tensor().map_err(|e| PpOcrError::Run(e.to_string()))?;
         let out = plan.run(tvec!(tensor.into())).map_err(|e| PpOcrError::Run(format!("{e:#}")))?;
@@ -286,6 +302,29 @@ impl PpOcr {
         // frames beyond the line's own columns (the padding) decode too, as in PaddleOCR
         let px_per_frame = input.width as f32 / frames as f32 * w as f32 / input.resized as f32;
         Ok(self.decode(&probs[..frames * classes], classes, px_per_frame, w))
+    }
+
+    /// Read a region of a page (a table cell): cut into its text lines ([`region_lines`]), each
+    /// line read, the lines' readings joined in order (no separator). Characters' columns are
+    /// page columns. A region without ink reads as nothing with confidence 1.
+    pub fn recognize_region(&self, page: &GrayImage, rect: Rect) -> Result<Reading, PpOcrError> {
+        let (crop, lines) = region_lines(page, rect);
+        if lines.is_empty() {
+            return Ok(Reading { conf: 1.0, ..Reading::default() });
+        }
+        let mut out = Reading::default();
+        for l in &lines {
+            let img = image::imageops::crop_imm(&crop, l.x0, l.y0, l.width(), l.height()).to_image();
+            let r = self.recognize(&img)?;
+            if r.chars.is_empty() {
+                continue;
+            }
+            out.text.push_str(&r.text);
+            let dx = rect.x0 + l.x0;
+            out.chars.extend(r.chars.into_iter().map(|c| RecChar { x0: c.x0 + dx, x1: c.x1 + dx, ..c }));
+        }
+        out.conf = if out.chars.is_empty() { 0.0 } else { out.chars.iter().map(|c| c.prob).sum::<f32>() / out.chars.len() as f32 };
+        Ok(out)
     }
 
     /// Read several text lines, in parallel on rayon's workers; the same readings as
@@ -369,10 +408,10 @@ struct Input {
 }
 
 impl Input {
-    fn of(gray: &GrayImage) -> Input {
+    fn of(gray: &GrayImage, min_width: u32) -> Input {
         let (w, h) = gray.dimensions();
         let resized = ((HEIGHT as f64 * w as f64 / h as f64).ceil() as u32).clamp(1, MAX_WIDTH);
-        let width = resized.div_ceil(BUCKET) * BUCKET;
+        let width = WIDTHS.iter().copied().find(|&w| w >= resized.max(min_width)).unwrap_or(MAX_WIDTH);
         Input { px: resize_bilinear(gray, resized, HEIGHT), resized, width }
     }
 
@@ -429,6 +468,38 @@ fn read(path: &Path) -> Result<Vec<u8>, PpOcrError> {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|v| format!("{v:02x}")).collect()
+}
+
+/// A region of a page (`rect`, clamped to the page) cut into text lines: its crop, with the
+/// remnants of ruling lines along its edges whitened (rows or columns within 8 px of an edge
+/// that are mostly ink, as Tesseract's regions are cleaned), and the rectangles of its lines in
+/// the crop ([`line_bands`]; bands under 8 px high or wide are specks and left out).
+pub fn region_lines(page: &GrayImage, rect: Rect) -> (GrayImage, Vec<Rect>) {
+    let (w, h) = page.dimensions();
+    let r = Rect::new(rect.x0.min(w), rect.y0.min(h), rect.x1.min(w), rect.y1.min(h));
+    let mut crop = super::prep::crop(page, r.x0, r.y0, r.x1, r.y1);
+    clear_edge_rules(&mut crop);
+    let lines = line_bands(&crop).into_iter().filter(|b| b.height() >= 8 && b.width() >= 8).collect();
+    (crop, lines)
+}
+
+/// Whiten rows and columns within 8 px of an edge that are mostly (> 60 %) ink.
+fn clear_edge_rules(g: &mut GrayImage) {
+    let (w, h) = g.dimensions();
+    let (wu, hu) = (w as usize, h as usize);
+    let raw: &mut [u8] = g.as_mut();
+    let band = 8.min(hu / 3).min(wu / 3);
+    for y in (0..band).chain(hu.saturating_sub(band)..hu) {
+        let row = &mut raw[y * wu..(y + 1) * wu];
+        if row.iter().filter(|&&v| v < 128).count() * 10 > wu * 6 {
+            row.fill(255);
+        }
+    }
+    for x in (0..band).chain(wu.saturating_sub(band)..wu) {
+        if (0..hu).filter(|&y| raw[y * wu + x] < 128).count() * 10 > hu * 6 {
+            (0..hu).for_each(|y| raw[y * wu + x] = 255);
+        }
+    }
 }
 
 /// The text lines of a region (a table cell's crop; 0 = ink, 255 = paper, grey allowed):
@@ -507,16 +578,18 @@ mod tests {
     #[test]
     fn input_width_is_a_bucket_and_the_padding_mid_grey() {
         let g = GrayImage::from_pixel(100, 24, image::Luma([255]));
-        let input = Input::of(&g);
-        assert_eq!((input.resized, input.width), (200, 224));
+        let input = Input::of(&g, DEFAULT_MIN_WIDTH);
+        assert_eq!((input.resized, input.width), (200, 256));
         let t = input.tensor().unwrap();
-        assert_eq!(t.shape(), &[1, 3, 48, 224]);
+        assert_eq!(t.shape(), &[1, 3, 48, 256]);
         let v = t.to_plain_array_view::<f32>().unwrap();
         assert_eq!(v[[0, 2, 47, 199]], 1.0);
         assert_eq!(v[[0, 0, 0, 200]], 0.0);
         // a very long line is squeezed to the widest input
         let long = GrayImage::new(10_000, 20);
-        assert_eq!(Input::of(&long).width, MAX_WIDTH);
+        assert_eq!(Input::of(&long, DEFAULT_MIN_WIDTH).width, MAX_WIDTH);
+        // PaddleOCR's narrowest input
+        assert_eq!(Input::of(&g, 320).width, 320);
     }
 
     #[test]
