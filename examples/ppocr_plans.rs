@@ -20,10 +20,13 @@ fn heap_mb() -> f64 {
 fn main() {
     let (r0, h0) = (rss_mb(), heap_mb());
     let t = std::time::Instant::now();
-    let pp = shenbao::ocr::ppocr::PpOcr::load_default().unwrap_or_else(|e| {
-        eprintln!("{e}");
-        std::process::exit(1)
-    });
+    let pp = shenbao::ocr::ppocr::PpOcr::load_default()
+        .unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(1)
+        })
+        // every width its own plan (by default lines are padded to 192 at least)
+        .with_min_width(0);
     println!(
         "load (parse, checksum, the 320-px plan): {:.0} ms; RSS {:.1} → {:.1} MB, heap in use {:.1} → {:.1} MB",
         t.elapsed().as_secs_f64() * 1000.0,
