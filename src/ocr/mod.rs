@@ -24,6 +24,7 @@
 pub mod dates;
 pub mod grid;
 pub mod memo;
+pub mod ppocr;
 pub mod prep;
 #[cfg(test)]
 mod tests;
