@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release --locked --quiet --example bench_ocr --example ppocr_plans
+cargo build --release --locked --quiet --features ppocr --example bench_ocr --example ppocr_plans
 mkdir -p bench-out
 export SHENBAO_MODELS=${SHENBAO_MODELS:-$PWD/models}
 export OMP_THREAD_LIMIT=1

@@ -1,6 +1,7 @@
 //! PP-OCR recognition (`ocr::ppocr`, issue 16) with the real model that `scripts/setup.sh`
 //! installs: lines rendered with the system's CJK font, cells cut from the committed scanned
 //! fixtures, and the errors a missing or damaged model gives.
+#![cfg(feature = "ppocr")]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

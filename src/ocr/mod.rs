@@ -24,6 +24,7 @@
 pub mod dates;
 pub mod grid;
 pub mod memo;
+#[cfg(feature = "ppocr")]
 pub mod ppocr;
 pub mod prep;
 #[cfg(test)]
