@@ -332,6 +332,11 @@ struct Columns {
     cols: Vec<(String, f32, f32)>,
 }
 
+/// Whether a header cell is the row-number column's (序号): no field, but a column.
+pub(super) fn is_seq(text: &str) -> bool {
+    matches!(text.trim(), "序号" | "序 号" | "No." | "编号")
+}
+
 /// The columns of an item table's header line: (key, "" for 序号 or UNREAD, x0, x1), left to
 /// right, when three or more are item fields.
 pub(super) fn header_columns(tokens: &[Token]) -> Option<Vec<(String, f32, f32)>> {
@@ -339,7 +344,7 @@ pub(super) fn header_columns(tokens: &[Token]) -> Option<Vec<(String, f32, f32)>
     for t in tokens {
         match t {
             Token::Label { key, x0, x1 } if is_item_field(key) => cols.push((key.clone(), *x0, *x1)),
-            Token::Value { text, x0, x1, .. } if matches!(text.trim(), "序号" | "序 号" | "No." | "编号") => {
+            Token::Value { text, x0, x1, .. } if is_seq(text) => {
                 cols.push((String::new(), *x0, *x1))
             }
             // a header OCR could not read (参赛人数 as BEAM) is still a column: what sits

@@ -13,7 +13,7 @@
 use crate::config::Pipeline;
 use crate::model::is_item_field;
 
-use super::form::{header_columns, is_section_heading, tokenize, Token};
+use super::form::{header_columns, is_section_heading, is_seq, tokenize, Token};
 use super::layout::{Chunk, Line};
 
 /// Lines a wrapped header may take.
@@ -89,10 +89,6 @@ fn header_at(p: &Pipeline, lines: &[Line], i: usize) -> Option<(Vec<Column>, usi
         }
     }
     best.map(|(c, k, _)| (c, k))
-}
-
-fn is_seq(text: &str) -> bool {
-    matches!(text.trim(), "序号" | "序 号" | "No." | "编号")
 }
 
 /// The column a chunk falls in: the one whose extent holds its centre, else the nearest.
