@@ -493,7 +493,7 @@ fn line_height(g: &GrayImage) -> Option<u32> {
 
 /// Whiten remnants of ruling lines along the edges of a cell crop (rows/columns within 8 px
 /// of an edge that are mostly ink), so Tesseract does not read them as `一`, `|` or `l`.
-fn clear_border_rules(g: &mut GrayImage) {
+pub(crate) fn clear_border_rules(g: &mut GrayImage) {
     let (w, h) = g.dimensions();
     let (wu, hu) = (w as usize, h as usize);
     let raw: &mut [u8] = g.as_mut();

@@ -494,29 +494,11 @@ pub fn region_lines(page: &GrayImage, rect: Rect) -> (GrayImage, Vec<Rect>) {
     let (w, h) = page.dimensions();
     let r = Rect::new(rect.x0.min(w), rect.y0.min(h), rect.x1.min(w), rect.y1.min(h));
     let mut crop = super::prep::crop(page, r.x0, r.y0, r.x1, r.y1);
-    clear_edge_rules(&mut crop);
+    super::clear_border_rules(&mut crop);
     let lines = line_bands(&crop).into_iter().filter(|b| b.height() >= 8 && b.width() >= 8).collect();
     (crop, lines)
 }
 
-/// Whiten rows and columns within 8 px of an edge that are mostly (> 60 %) ink.
-fn clear_edge_rules(g: &mut GrayImage) {
-    let (w, h) = g.dimensions();
-    let (wu, hu) = (w as usize, h as usize);
-    let raw: &mut [u8] = g.as_mut();
-    let band = 8.min(hu / 3).min(wu / 3);
-    for y in (0..band).chain(hu.saturating_sub(band)..hu) {
-        let row = &mut raw[y * wu..(y + 1) * wu];
-        if row.iter().filter(|&&v| v < 128).count() * 10 > wu * 6 {
-            row.fill(255);
-        }
-    }
-    for x in (0..band).chain(wu.saturating_sub(band)..wu) {
-        if (0..hu).filter(|&y| raw[y * wu + x] < 128).count() * 10 > hu * 6 {
-            (0..hu).for_each(|y| raw[y * wu + x] = 255);
-        }
-    }
-}
 
 /// The text lines of a region (a table cell's crop; 0 = ink, 255 = paper, grey allowed):
 /// bands of rows holding ink (< 128), parted by rows without and by valleys of rows with
