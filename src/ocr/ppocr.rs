@@ -621,19 +621,26 @@ mod tests {
         assert_eq!(Input::of(&g, 320).width, 320);
     }
 
-    #[test]
-    fn bands_part_lines_and_keep_strokes_with_their_line() {
-        let mut g = GrayImage::from_pixel(200, 100, image::Luma([255]));
-        let mut ink = |x0: u32, y0: u32, x1: u32, y1: u32| {
+    /// A white page of `w`×`h` with black boxes (x0, y0, x1, y1).
+    fn inked(w: u32, h: u32, boxes: &[(u32, u32, u32, u32)]) -> GrayImage {
+        let mut g = GrayImage::from_pixel(w, h, image::Luma([255]));
+        for &(x0, y0, x1, y1) in boxes {
             for y in y0..y1 {
                 for x in x0..x1 {
                     g.put_pixel(x, y, image::Luma([0]));
                 }
             }
-        };
-        ink(20, 10, 120, 30); // line 1
-        ink(30, 33, 60, 35); // a thin stroke just under it
-        ink(40, 60, 180, 85); // line 2
+        }
+        g
+    }
+
+    #[test]
+    fn bands_part_lines_and_keep_strokes_with_their_line() {
+        let g = inked(200, 100, &[
+            (20, 10, 120, 30), // line 1
+            (30, 33, 60, 35),  // a thin stroke just under it
+            (40, 60, 180, 85), // line 2
+        ]);
         let b = line_bands(&g);
         assert_eq!(b.len(), 2, "{b:?}");
         assert_eq!((b[0].y0, b[0].x0), (10 - 6, 20 - 6));
@@ -644,17 +651,11 @@ mod tests {
 
     #[test]
     fn bands_part_lines_joined_by_a_thin_stroke() {
-        let mut g = GrayImage::from_pixel(300, 100, image::Luma([255]));
-        let mut ink = |x0: u32, y0: u32, x1: u32, y1: u32| {
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    g.put_pixel(x, y, image::Luma([0]));
-                }
-            }
-        };
-        ink(10, 10, 290, 40); // line 1
-        ink(50, 40, 53, 55); // a descender reaching line 2 (3 px wide)
-        ink(10, 55, 250, 85); // line 2
+        let g = inked(300, 100, &[
+            (10, 10, 290, 40), // line 1
+            (50, 40, 53, 55),  // a descender reaching line 2 (3 px wide)
+            (10, 55, 250, 85), // line 2
+        ]);
         let b = line_bands(&g);
         assert_eq!(b.len(), 2, "{b:?}");
         assert_eq!((b[0].y0, b[0].y1), (10 - 7, 40 + 7));
